@@ -1,0 +1,31 @@
+# The two commands a new developer needs are `make demo` and `make test` (see README.md).
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $$(scripts/find-python) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/contactpoint demo
+
+# pytest exits 5 when it collects nothing; that is not a failure of the code under test.
+test: $(STAMP)
+	@$(BIN)/pytest -n 2 -q; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "No tests collected."; exit 0; fi; exit $$status
+
+lint: $(STAMP)
+	$(BIN)/ruff check contactpoint bench
+	$(BIN)/ruff format --check contactpoint bench
+	$(BIN)/mypy contactpoint bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/synth.py
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

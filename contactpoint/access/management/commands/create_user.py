@@ -1,0 +1,36 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from contactpoint.access.roles import ROLE_CODES
+from contactpoint.access.services import roles_sync, user_create
+
+
+class Command(BaseCommand):
+    help = "Create a user bound to an organisation and a local authority area."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("--role", required=True, choices=ROLE_CODES)
+        parser.add_argument("--organisation", required=True, help="Organisation code (created if new).")
+        parser.add_argument("--local-authority", help="Local authority code (defaults to the organisation).")
+        parser.add_argument(
+            "--vetted", action="store_true", help="Record DBS, training and agreement as current."
+        )
+        parser.add_argument("--password", help="Initial password (one is generated and printed if omitted).")
+
+    def handle(self, *args, **options):
+        roles_sync()
+        try:
+            user, password = user_create(
+                username=options["name"],
+                role_code=options["role"],
+                organisation_code=options["organisation"],
+                local_authority_code=options["local_authority"],
+                vetted=options["vetted"],
+                password=options["password"],
+            )
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        self.stdout.write(f"Created {user.username} ({options['role']}).")
+        if not options["password"]:
+            self.stdout.write(f"Initial password: {password}")

@@ -1,0 +1,18 @@
+"""Named permissions. Roles grant them (roles.py); checks ask for them by name, never by role."""
+
+SEARCH_CHILDREN = "search_children"
+VIEW_CHILD_RECORD = "view_child_record"
+RECORD_INVOLVEMENT = "record_involvement"
+VIEW_SENSITIVE_SERVICES = "view_sensitive_services"
+VIEW_SHIELDED_RECORDS = "view_shielded_records"
+BREAK_GLASS = "break_glass"
+MANAGE_SHIELDING = "manage_shielding"
+MANAGE_USERS = "manage_users"
+REVIEW_LINKAGE = "review_linkage"
+MANAGE_FEEDS = "manage_feeds"
+VIEW_ARCHIVE_FIRST_YEAR = "view_archive_first_year"
+READ_AUDIT_AREA = "read_audit_area"
+READ_AUDIT_ALL = "read_audit_all"
+ADMINISTER_SYSTEM = "administer_system"
+
+ALL = frozenset(value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str))

@@ -1,0 +1,497 @@
+"""The statutory child record, and nothing else (domain.md section 1).
+
+Every value a child record holds is an *assertion*: a row that says which source said it,
+under which of that source's record ids, and when. Sources disagree, so each item keeps every
+assertion and marks the one chosen by the survivorship rule (see services.values_choose);
+superseded assertions stay as history. The rules that must hold whatever code writes the rows
+(one status per address, valid NHS check digits, one chosen value per item) are database
+constraints, because bulk loads do not pass through Python validation.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Cast, Substr
+from django.db.models.lookups import Exact
+
+from . import validators
+
+
+class OrganisationKind(models.TextChoices):
+    LOCAL_AUTHORITY = "local_authority", "Local authority"
+    SCHOOL = "school", "School or educational setting"
+    GP_PRACTICE = "gp_practice", "GP practice"
+    SERVICE_PROVIDER = "service_provider", "Service provider"
+    VOLUNTARY_BODY = "voluntary_body", "Voluntary body"
+    NATIONAL_PARTNER = "national_partner", "National partner"
+    NATIONAL_BODY = "national_body", "National body (e.g. NHS England, DWP)"
+
+
+class Organisation(models.Model):
+    """A body that supplies data, employs practitioners or provides a service to a child."""
+
+    kind = models.CharField(max_length=32, choices=OrganisationKind.choices)
+    code = models.CharField(
+        max_length=32, help_text="The code its own register gives it: LA number, URN, ODS code."
+    )
+    name = models.CharField(max_length=200)
+    local_authority = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="organisations_in_area",
+        limit_choices_to={"kind": OrganisationKind.LOCAL_AUTHORITY},
+        help_text="The local authority area it sits in.",
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    address_line_1 = models.CharField(max_length=200, blank=True)
+    town = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    accredited = models.BooleanField(
+        default=False, help_text="Only staff of accredited organisations may hold accounts."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "code"], name="organisation_kind_code_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=OrganisationKind.values), name="organisation_kind_valid"
+            ),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class SupplyObligation(models.TextChoices):
+    MUST = "must", "Must supply"
+    MAY = "may", "May supply"
+
+
+class Source(models.Model):
+    """A system that asserts values about children (a feed, or the index's own users)."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="sources")
+    obligation = models.CharField(max_length=8, choices=SupplyObligation.choices)
+    authority_rank = models.PositiveSmallIntegerField(
+        default=100,
+        help_text="Lower ranks win when sources disagree about the same item (survivorship).",
+    )
+    identifiers_private = models.BooleanField(
+        default=True, help_text="Only staff of the issuing body may see identifiers it issued."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(obligation__in=SupplyObligation.values), name="source_obligation_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Provenanced(models.Model):
+    """Where a value came from: the source, the source's own record id, and when it said so."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+")
+    source_record_id = models.CharField(max_length=128)
+    asserted_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    superseded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the source replaced or withdrew this value."
+    )
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(source_record_id=""), name="%(app_label)s_%(class)s_has_source_record"
+            )
+        ]
+        indexes = [models.Index(fields=["source", "source_record_id"], name="%(app_label)s_%(class)s_src")]
+
+
+class Child(models.Model):
+    """One child. Identity and lifecycle only: every statutory value is an assertion row."""
+
+    contactpoint_id = models.CharField(max_length=20, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "children"
+
+    def __str__(self) -> str:
+        return self.contactpoint_id
+
+
+class IssuedContactPointId(models.Model):
+    """Every ContactPoint ID ever issued; rows are never deleted, so an ID is never reused."""
+
+    value = models.CharField(max_length=20, unique=True)
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+
+class ChildItem(Provenanced):
+    child = models.ForeignKey(Child, on_delete=models.CASCADE)
+
+    class Meta(Provenanced.Meta):
+        abstract = True
+
+
+class ChosenItem(ChildItem):
+    """An item of which the record shows one value: the survivor among the assertions."""
+
+    is_chosen = models.BooleanField(default=False)
+
+    class Meta(ChildItem.Meta):
+        abstract = True
+        constraints = [
+            *Provenanced.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["child"],
+                condition=Q(is_chosen=True),
+                name="%(app_label)s_%(class)s_one_chosen",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_chosen=False) | Q(superseded_at__isnull=True),
+                name="%(app_label)s_%(class)s_chosen_not_superseded",
+            ),
+        ]
+
+
+class NameKind(models.TextChoices):
+    CURRENT = "current", "Current name"
+    FORMER = "former", "Former name"
+
+
+class ChildName(ChosenItem):
+    """Given, middle and family names; former names are kept and searchable."""
+
+    kind = models.CharField(max_length=8, choices=NameKind.choices, default=NameKind.CURRENT)
+    given_name = models.CharField(max_length=100, blank=True)
+    middle_names = models.CharField(max_length=200, blank=True)
+    family_name = models.CharField(max_length=100, blank=True)
+
+    class Meta(ChosenItem.Meta):
+        constraints = [
+            *ChosenItem.Meta.constraints,
+            models.CheckConstraint(condition=Q(kind__in=NameKind.values), name="childname_kind_valid"),
+            models.CheckConstraint(condition=~Q(given_name="", family_name=""), name="childname_not_empty"),
+            models.CheckConstraint(
+                condition=Q(is_chosen=False) | Q(kind=NameKind.CURRENT),
+                name="childname_chosen_is_current",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return " ".join(p for p in (self.given_name, self.middle_names, self.family_name) if p)
+
+
+class Gender(models.TextChoices):
+    MALE = "male", "Male"
+    FEMALE = "female", "Female"
+    NOT_SPECIFIED = "not_specified", "Not specified"
+
+
+class ChildGender(ChosenItem):
+    gender = models.CharField(max_length=16, choices=Gender.choices)
+
+    class Meta(ChosenItem.Meta):
+        constraints = [
+            *ChosenItem.Meta.constraints,
+            models.CheckConstraint(condition=Q(gender__in=Gender.values), name="childgender_valid"),
+        ]
+
+
+class ChildBirthDate(ChosenItem):
+    date_of_birth = models.DateField()
+
+
+class AddressStatus(models.TextChoices):
+    CURRENT = "current", "Current address"
+    LAST_KNOWN = "last_known", "Last known address"
+    NO_FIXED_ADDRESS = "no_fixed_address", "No fixed address"
+    LEFT_ENGLAND = "left_england", "Left England"
+
+
+class ReturnIntent(models.TextChoices):
+    RETURNING = "returning", "Returning"
+    NOT_RETURNING = "not_returning", "Not returning"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ChildAddress(ChosenItem):
+    """Address or whereabouts. Exactly one status; a return intent only when the child left England."""
+
+    status = models.CharField(max_length=20, choices=AddressStatus.choices)
+    return_intent = models.CharField(max_length=16, choices=ReturnIntent.choices, blank=True)
+    address_line_1 = models.CharField(max_length=200, blank=True)
+    address_line_2 = models.CharField(max_length=200, blank=True)
+    town = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    local_authority = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": OrganisationKind.LOCAL_AUTHORITY},
+    )
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta(ChosenItem.Meta):
+        verbose_name_plural = "child addresses"
+        constraints = [
+            *ChosenItem.Meta.constraints,
+            models.CheckConstraint(
+                condition=Q(status__in=AddressStatus.values), name="childaddress_one_valid_status"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status=AddressStatus.LEFT_ENGLAND, return_intent__in=ReturnIntent.values)
+                    | (~Q(status=AddressStatus.LEFT_ENGLAND) & Q(return_intent=""))
+                ),
+                name="childaddress_return_intent_only_when_left",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AddressStatus.NO_FIXED_ADDRESS)
+                | Q(address_line_1="", address_line_2="", postcode=""),
+                name="childaddress_no_fixed_address_has_no_address",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[AddressStatus.CURRENT, AddressStatus.LAST_KNOWN])
+                | ~Q(address_line_1="", postcode=""),
+                name="childaddress_known_address_has_lines",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gte=models.F("valid_from")),
+                name="childaddress_dates_ordered",
+            ),
+        ]
+
+
+class IdentifierScheme(models.TextChoices):
+    NHS_NUMBER = "nhs_number", "NHS number"
+    UPN = "upn", "Unique pupil number"
+    OTHER = "other", "Other (named by its source)"
+
+
+def _nhs_mod11_holds() -> Exact:
+    """Weights 10..1 over all ten digits sum to a multiple of 11 exactly when the check digit is right."""
+    weighted = sum(
+        Cast(Substr("value", position, 1), models.IntegerField()) * (11 - position)
+        for position in range(1, 11)
+    )
+    return Exact(weighted % 11, 0)
+
+
+class ChildIdentifier(ChildItem):
+    """An identifier issued by a body: visible only to that body's staff, searchable by all."""
+
+    scheme = models.CharField(max_length=16, choices=IdentifierScheme.choices)
+    scheme_name = models.CharField(
+        max_length=64, blank=True, help_text="For other identifiers: the issuing system's name."
+    )
+    value = models.CharField(max_length=64)
+    issuer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+
+    class Meta(ChildItem.Meta):
+        constraints = [
+            *ChildItem.Meta.constraints,
+            models.CheckConstraint(
+                condition=Q(scheme__in=IdentifierScheme.values), name="childidentifier_scheme_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(scheme=IdentifierScheme.NHS_NUMBER)
+                | (Q(value__regex=r"^[0-9]{10}$") & Q(_nhs_mod11_holds())),
+                name="childidentifier_nhs_number_mod11",
+            ),
+            models.CheckConstraint(
+                condition=~Q(scheme=IdentifierScheme.UPN)
+                | Q(value__regex=r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$"),
+                name="childidentifier_upn_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(scheme=IdentifierScheme.OTHER, scheme_name__gt="")
+                | (~Q(scheme=IdentifierScheme.OTHER) & Q(scheme_name="")),
+                name="childidentifier_other_is_named",
+            ),
+            models.CheckConstraint(condition=~Q(value=""), name="childidentifier_has_value"),
+            models.UniqueConstraint(
+                fields=["child", "scheme", "scheme_name", "value", "source", "source_record_id"],
+                name="childidentifier_unique_assertion",
+            ),
+        ]
+        indexes = [
+            *ChildItem.Meta.indexes,
+            models.Index(fields=["scheme", "value"], name="childidentifier_lookup"),
+        ]
+
+    def clean(self) -> None:
+        if self.scheme == IdentifierScheme.NHS_NUMBER:
+            self.value = validators.normalise_nhs_number(self.value)
+        elif self.scheme == IdentifierScheme.UPN:
+            self.value = validators.normalise_upn(self.value)
+
+
+class DatedItem(ChildItem):
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+
+    class Meta(ChildItem.Meta):
+        abstract = True
+        constraints = [
+            *ChildItem.Meta.constraints,
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=models.F("start_date")),
+                name="%(app_label)s_%(class)s_dates_ordered",
+            ),
+        ]
+
+
+class CarerRelationship(models.TextChoices):
+    MOTHER = "mother", "Mother"
+    FATHER = "father", "Father"
+    STEP_PARENT = "step_parent", "Step-parent"
+    GRANDPARENT = "grandparent", "Grandparent"
+    OTHER_RELATIVE = "other_relative", "Other relative"
+    FOSTER_CARER = "foster_carer", "Foster carer"
+    SPECIAL_GUARDIAN = "special_guardian", "Special guardian"
+    LOCAL_AUTHORITY = "local_authority", "Local authority (looked after)"
+    OTHER = "other", "Other"
+
+
+class Carer(DatedItem):
+    """A person with parental responsibility for, or care of, the child, and how to reach them."""
+
+    given_name = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100)
+    relationship = models.CharField(max_length=20, choices=CarerRelationship.choices)
+    has_parental_responsibility = models.BooleanField(default=False)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    address_line_1 = models.CharField(max_length=200, blank=True)
+    town = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+
+    class Meta(DatedItem.Meta):
+        constraints = [
+            *DatedItem.Meta.constraints,
+            models.CheckConstraint(
+                condition=Q(relationship__in=CarerRelationship.values), name="carer_relationship_valid"
+            ),
+        ]
+
+
+class EducationSetting(DatedItem):
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": OrganisationKind.SCHOOL},
+    )
+
+
+class GPRegistration(DatedItem):
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": OrganisationKind.GP_PRACTICE},
+    )
+
+
+class Practitioner(Provenanced):
+    """A named worker and how to reach them; shown to others working with the same child."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="practitioners")
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    job_title = models.CharField(max_length=120, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+
+    class Meta(Provenanced.Meta):
+        constraints = [
+            *Provenanced.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["source", "source_record_id"], name="practitioner_one_per_source_record"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class ServiceType(models.TextChoices):
+    SOCIAL_CARE = "social_care", "Children's social care"
+    EARLY_HELP = "early_help", "Early help"
+    HEALTH_VISITING = "health_visiting", "Health visiting"
+    SCHOOL_NURSING = "school_nursing", "School nursing"
+    EDUCATION_WELFARE = "education_welfare", "Education welfare"
+    SEN_SUPPORT = "sen_support", "Special educational needs support"
+    YOUTH_JUSTICE = "youth_justice", "Youth justice"
+    YOUTH_SUPPORT = "youth_support", "Youth support"
+    MENTAL_HEALTH = "mental_health", "Mental health"
+    SEXUAL_HEALTH = "sexual_health", "Sexual health"
+    SUBSTANCE_MISUSE = "substance_misuse", "Substance misuse"
+    OTHER = "other", "Other"
+
+
+SENSITIVE_SERVICE_TYPES = (
+    ServiceType.MENTAL_HEALTH,
+    ServiceType.SEXUAL_HEALTH,
+    ServiceType.SUBSTANCE_MISUSE,
+)
+
+
+class SensitiveBasis(models.TextChoices):
+    CONSENT = "consent", "The child's own consent"
+    SIGNIFICANT_HARM = "significant_harm", "Reasonable cause to suspect significant harm (CA 1989 s31)"
+
+
+class Involvement(DatedItem):
+    """A service working with the child: who, from where, since when, and the CAF / lead flags."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    service_type = models.CharField(max_length=20, choices=ServiceType.choices)
+    practitioner = models.ForeignKey(
+        Practitioner, null=True, blank=True, on_delete=models.PROTECT, related_name="involvements"
+    )
+    is_sensitive = models.BooleanField(default=False)
+    sensitive_basis = models.CharField(max_length=20, choices=SensitiveBasis.choices, blank=True)
+    has_caf = models.BooleanField(default=False, help_text="A CAF assessment exists (not stored here).")
+    is_lead_professional = models.BooleanField(default=False)
+
+    class Meta(DatedItem.Meta):
+        constraints = [
+            *DatedItem.Meta.constraints,
+            models.CheckConstraint(
+                condition=Q(service_type__in=ServiceType.values), name="involvement_service_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(service_type__in=SENSITIVE_SERVICE_TYPES) | Q(is_sensitive=True),
+                name="involvement_sensitive_services_flagged",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_sensitive=True, sensitive_basis__in=SensitiveBasis.values)
+                | Q(is_sensitive=False, sensitive_basis=""),
+                name="involvement_sensitive_has_basis",
+            ),
+            models.UniqueConstraint(
+                fields=["child"],
+                condition=Q(is_lead_professional=True, end_date__isnull=True, superseded_at__isnull=True),
+                name="involvement_one_lead_professional",
+            ),
+        ]

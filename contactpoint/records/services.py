@@ -1,0 +1,171 @@
+"""Writes to the child record. Every value enters with its provenance, through a validated save.
+
+Survivorship (which of several assertions the record shows) is one rule, used everywhere:
+among the assertions a source has not superseded, the one from the most authoritative source
+(lowest `Source.authority_rank`) wins; between equally authoritative ones, the most recently
+asserted; then the most recently recorded. The others are kept, not deleted.
+"""
+
+import datetime
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, models, transaction
+from stdnum.iso7064 import mod_37_36
+
+from . import statutory
+from .models import (
+    Carer,
+    Child,
+    ChildAddress,
+    ChildBirthDate,
+    ChildGender,
+    ChildIdentifier,
+    ChildName,
+    ChosenItem,
+    EducationSetting,
+    GPRegistration,
+    Involvement,
+    IssuedContactPointId,
+    NameKind,
+    Source,
+)
+
+# Crockford's base32: no I, L, O or U, so an ID read aloud or retyped is not misread.
+CONTACTPOINT_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CONTACTPOINT_ID_RANDOM_CHARS = 12  # 60 bits: guessing a live ID is hopeless even at national scale
+CONTACTPOINT_ID_PREFIX = "CP"
+
+ITEM_MODELS: Mapping[str, type[models.Model]] = {
+    "ChildName": ChildName,
+    "ChildGender": ChildGender,
+    "ChildBirthDate": ChildBirthDate,
+    "ChildAddress": ChildAddress,
+    "ChildIdentifier": ChildIdentifier,
+    "Carer": Carer,
+    "EducationSetting": EducationSetting,
+    "GPRegistration": GPRegistration,
+    "Involvement": Involvement,
+}
+CHOSEN_ITEM_MODELS: tuple[type[ChosenItem], ...] = (ChildName, ChildGender, ChildBirthDate, ChildAddress)
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """Who says so: a source, its own record id, and when it said it."""
+
+    source: Source
+    source_record_id: str
+    asserted_at: datetime.datetime
+
+    def as_fields(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "source_record_id": self.source_record_id,
+            "asserted_at": self.asserted_at,
+        }
+
+
+def contactpoint_id_generate() -> str:
+    body = "".join(secrets.choice(CONTACTPOINT_ID_ALPHABET) for _ in range(CONTACTPOINT_ID_RANDOM_CHARS))
+    return CONTACTPOINT_ID_PREFIX + body + mod_37_36.calc_check_digit(body)
+
+
+def contactpoint_id_is_valid(value: str) -> bool:
+    """Catches a mistyped ID before it is looked up (one wrong or swapped character)."""
+    body = value.removeprefix(CONTACTPOINT_ID_PREFIX)
+    return (
+        value.startswith(CONTACTPOINT_ID_PREFIX)
+        and len(body) == CONTACTPOINT_ID_RANDOM_CHARS + 1
+        and all(ch in CONTACTPOINT_ID_ALPHABET for ch in body[:-1])
+        and mod_37_36.is_valid(body)
+    )
+
+
+def contactpoint_id_issue(*, attempts: int = 5) -> str:
+    """Issue an ID no child has ever had. The registry row is never deleted, even on destruction."""
+    for _ in range(attempts):
+        candidate = contactpoint_id_generate()
+        try:
+            with transaction.atomic():
+                IssuedContactPointId.objects.create(value=candidate)
+        except IntegrityError:
+            continue
+        return candidate
+    raise RuntimeError("Could not issue an unused ContactPoint ID; the random source may be broken.")
+
+
+def child_create() -> Child:
+    return Child.objects.create(contactpoint_id=contactpoint_id_issue())
+
+
+def _save_validated[ItemT: models.Model](instance: ItemT) -> ItemT:
+    """full_clean runs field validators, clean() (check digits) and the database constraints."""
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+def child_item_add(
+    *, child: Child, assertion: Assertion, item: str, data: Mapping[str, object]
+) -> models.Model:
+    """Store one asserted value of a statutory item; anything outside the statutory list is refused."""
+    statutory.reject_non_statutory(item, data)
+    model = ITEM_MODELS[item]
+    instance = model(child=child, **assertion.as_fields(), **data)
+    return _save_validated(instance)
+
+
+def survivor(assertions: Iterable[ChosenItem]) -> ChosenItem | None:
+    """The survivorship rule in one place (see the module docstring)."""
+    live = [a for a in assertions if a.superseded_at is None and _choosable(a)]
+    if not live:
+        return None
+    return min(
+        live,
+        key=lambda a: (
+            a.source.authority_rank,
+            -a.asserted_at.timestamp(),
+            -(a.recorded_at.timestamp() if a.recorded_at else 0),
+            -(a.pk or 0),
+        ),
+    )
+
+
+def _choosable(assertion: ChosenItem) -> bool:
+    return not isinstance(assertion, ChildName) or assertion.kind == NameKind.CURRENT
+
+
+@transaction.atomic
+def child_values_choose(*, child: Child) -> dict[str, ChosenItem | None]:
+    """Re-apply survivorship to every single-valued item of one child."""
+    chosen: dict[str, ChosenItem | None] = {}
+    for model in CHOSEN_ITEM_MODELS:
+        rows: Sequence[ChosenItem] = list(model._default_manager.filter(child=child).select_related("source"))
+        winner = survivor(rows)
+        model._default_manager.filter(child=child, is_chosen=True).exclude(
+            pk=winner.pk if winner else None
+        ).update(is_chosen=False)
+        if winner is not None and not winner.is_chosen:
+            model._default_manager.filter(pk=winner.pk).update(is_chosen=True)
+        chosen[model.__name__] = winner
+    return chosen
+
+
+@transaction.atomic
+def assertion_supersede(*, source: Source, source_record_id: str, at: datetime.datetime) -> int:
+    """A source replaced or withdrew its record: its values become history, never deleted."""
+    count = 0
+    children: set[int] = set()
+    for model in ITEM_MODELS.values():
+        current = model._default_manager.filter(
+            source=source, source_record_id=source_record_id, superseded_at__isnull=True
+        )
+        children.update(current.values_list("child_id", flat=True))
+        count += current.update(
+            superseded_at=at, **({"is_chosen": False} if issubclass(model, ChosenItem) else {})
+        )
+    for child in Child.objects.filter(pk__in=children):
+        child_values_choose(child=child)
+    return count

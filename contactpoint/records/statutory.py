@@ -1,0 +1,84 @@
+"""The statutory schema: the only fields a child record may hold (domain.md section 1).
+
+This manifest is the single list every writer checks against. A feed column or API field
+outside it is refused by name, and a test fails the build if any model holding child data
+grows a field that is not listed here (so "case_notes" cannot creep in through a migration).
+"""
+
+from collections.abc import Iterable, Mapping
+
+# Fields every assertion row carries to say where it came from and whether it is current.
+BOOKKEEPING_FIELDS = frozenset(
+    {"id", "child", "source", "source_record_id", "asserted_at", "recorded_at", "superseded_at", "is_chosen"}
+)
+
+# Statutory items, per model that holds them.
+STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
+    "Child": frozenset({"contactpoint_id", "created_at"}),
+    "ChildName": frozenset({"kind", "given_name", "middle_names", "family_name"}),
+    "ChildGender": frozenset({"gender"}),
+    "ChildBirthDate": frozenset({"date_of_birth"}),
+    "ChildAddress": frozenset(
+        {
+            "status",
+            "return_intent",
+            "address_line_1",
+            "address_line_2",
+            "town",
+            "postcode",
+            "local_authority",
+            "valid_from",
+            "valid_to",
+        }
+    ),
+    "ChildIdentifier": frozenset({"scheme", "scheme_name", "value", "issuer"}),
+    "Carer": frozenset(
+        {
+            "given_name",
+            "family_name",
+            "relationship",
+            "has_parental_responsibility",
+            "phone",
+            "email",
+            "address_line_1",
+            "town",
+            "postcode",
+            "start_date",
+            "end_date",
+        }
+    ),
+    "EducationSetting": frozenset({"organisation", "start_date", "end_date"}),
+    "GPRegistration": frozenset({"organisation", "start_date", "end_date"}),
+    "Involvement": frozenset(
+        {
+            "organisation",
+            "service_type",
+            "practitioner",
+            "start_date",
+            "end_date",
+            "is_sensitive",
+            "sensitive_basis",
+            "has_caf",
+            "is_lead_professional",
+        }
+    ),
+}
+
+
+class NonStatutoryFieldError(ValueError):
+    """Raised when a caller tries to store something the law does not allow the index to hold."""
+
+    def __init__(self, item: str, fields: Iterable[str]):
+        self.item = item
+        self.fields = sorted(fields)
+        names = ", ".join(self.fields)
+        verb = "is not a statutory item" if len(self.fields) == 1 else "are not statutory items"
+        super().__init__(f"{names} {verb} of {item} and cannot be stored.")
+
+
+def reject_non_statutory(item: str, data: Mapping[str, object]) -> None:
+    if item not in STATUTORY_FIELDS:
+        raise NonStatutoryFieldError("the child record", [item])
+    extra = set(data) - STATUTORY_FIELDS[item]
+    if extra:
+        raise NonStatutoryFieldError(item, extra)

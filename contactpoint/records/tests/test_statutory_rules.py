@@ -1,0 +1,232 @@
+"""The statutory rules of the child record, enforced by the database and the service layer."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contactpoint.records import services
+from contactpoint.records.models import (
+    AddressStatus,
+    ChildAddress,
+    ChildGender,
+    ChildIdentifier,
+    Gender,
+    IdentifierScheme,
+    ReturnIntent,
+    SensitiveBasis,
+    ServiceType,
+)
+from contactpoint.records.statutory import NonStatutoryFieldError
+from contactpoint.records.tests.factories import (
+    ChildAddressFactory,
+    ChildFactory,
+    InvolvementFactory,
+    OrganisationFactory,
+    SourceFactory,
+    valid_nhs_number,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def refused_by_database(instance) -> bool:
+    """Save bypassing Python validation, as a bulk load would, and report whether the DB refused."""
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        return True
+    return False
+
+
+@pytest.fixture
+def assertion(source):
+    return services.Assertion(source=source, source_record_id="R1", asserted_at=timezone.now())
+
+
+@pytest.fixture
+def child():
+    return ChildFactory()
+
+
+class TestAddressStatus:
+    @pytest.mark.parametrize("status", [s for s in AddressStatus.values if s != "left_england"])
+    def test_each_status_alone_is_accepted(self, child, source, status):
+        lines = (
+            {}
+            if status == AddressStatus.NO_FIXED_ADDRESS
+            else {"address_line_1": "1 High Street", "postcode": "LS1 1AA"}
+        )
+        address = ChildAddress(
+            child=child,
+            source=source,
+            source_record_id="R",
+            asserted_at=timezone.now(),
+            status=status,
+            **lines,
+        )
+        assert not refused_by_database(address)
+
+    def test_left_england_needs_exactly_one_return_intent(self, child, source):
+        base = {
+            "child": child,
+            "source": source,
+            "source_record_id": "R",
+            "asserted_at": timezone.now(),
+            "status": AddressStatus.LEFT_ENGLAND,
+        }
+        assert refused_by_database(ChildAddress(**base))
+        assert refused_by_database(ChildAddress(**base, return_intent="maybe"))
+        assert not refused_by_database(ChildAddress(**base, return_intent=ReturnIntent.UNKNOWN))
+
+    def test_unknown_or_missing_status_is_refused(self, child):
+        assert refused_by_database(ChildAddressFactory.build(child=child, source=SourceFactory(), status=""))
+        assert refused_by_database(
+            ChildAddressFactory.build(child=child, source=SourceFactory(), status="current,left_england")
+        )
+
+    def test_return_intent_only_when_left_england(self, child, source):
+        address = ChildAddressFactory.build(child=child, source=source, return_intent=ReturnIntent.RETURNING)
+        assert refused_by_database(address)
+
+    def test_no_fixed_address_holds_no_address(self, child, source):
+        address = ChildAddressFactory.build(child=child, source=source, status=AddressStatus.NO_FIXED_ADDRESS)
+        assert refused_by_database(address)
+
+    def test_known_address_needs_a_line_or_postcode(self, child, source):
+        address = ChildAddressFactory.build(child=child, source=source, address_line_1="", postcode="")
+        assert refused_by_database(address)
+
+    def test_only_one_address_is_shown(self, child, source):
+        ChildAddressFactory(child=child, source=source, is_chosen=True)
+        assert refused_by_database(ChildAddressFactory.build(child=child, source=source, is_chosen=True))
+
+
+class TestGender:
+    @pytest.mark.parametrize("value", Gender.values)
+    def test_accepts_each_value_including_not_specified(self, child, assertion, value):
+        stored = services.child_item_add(
+            child=child, assertion=assertion, item="ChildGender", data={"gender": value}
+        )
+        assert ChildGender.objects.get(pk=stored.pk).gender == value
+        assert "not_specified" in Gender.values
+
+    def test_refuses_other_values(self, child, assertion, source):
+        with pytest.raises(ValidationError, match="gender"):
+            services.child_item_add(
+                child=child, assertion=assertion, item="ChildGender", data={"gender": "unknown"}
+            )
+        row = ChildGender(
+            child=child, source=source, source_record_id="R", asserted_at=timezone.now(), gender="unknown"
+        )
+        assert refused_by_database(row)
+
+
+class TestIdentifiers:
+    def _add(self, child, assertion, scheme, value):
+        issuer = OrganisationFactory()
+        return services.child_item_add(
+            child=child,
+            assertion=assertion,
+            item="ChildIdentifier",
+            data={"scheme": scheme, "value": value, "issuer": issuer},
+        )
+
+    def test_valid_nhs_number_is_stored_compact(self, child, assertion):
+        number = valid_nhs_number(1)
+        stored = self._add(
+            child, assertion, IdentifierScheme.NHS_NUMBER, f"{number[:3]} {number[3:6]} {number[6:]}"
+        )
+        assert ChildIdentifier.objects.get(pk=stored.pk).value == number
+
+    def test_bad_nhs_check_digit_is_refused_with_a_clear_message(self, child, assertion):
+        number = valid_nhs_number(1)
+        wrong = number[:-1] + str((int(number[-1]) + 1) % 10)
+        with pytest.raises(ValidationError, match="fails its modulus 11 check digit"):
+            self._add(child, assertion, IdentifierScheme.NHS_NUMBER, wrong)
+        assert not ChildIdentifier.objects.exists()
+
+    def test_nhs_number_of_wrong_length_is_refused(self, child, assertion):
+        with pytest.raises(ValidationError, match="exactly 10 digits"):
+            self._add(child, assertion, IdentifierScheme.NHS_NUMBER, "12345")
+
+    def test_database_refuses_a_bad_nhs_check_digit_even_when_python_is_bypassed(self, child, source):
+        number = valid_nhs_number(7)
+        wrong = number[:-1] + str((int(number[-1]) + 1) % 10)
+        issuer = OrganisationFactory()
+        base = {
+            "child": child,
+            "source": source,
+            "source_record_id": "R",
+            "asserted_at": timezone.now(),
+            "scheme": IdentifierScheme.NHS_NUMBER,
+            "issuer": issuer,
+        }
+        assert refused_by_database(ChildIdentifier(**base, value=wrong))
+        assert refused_by_database(ChildIdentifier(**base, value="99000000AB"))
+        assert not refused_by_database(ChildIdentifier(**base, value=number))
+
+    def test_upn_with_wrong_check_letter_is_refused(self, child, assertion):
+        with pytest.raises(ValidationError, match="wrong check letter"):
+            self._add(child, assertion, IdentifierScheme.UPN, "A801200005001")
+
+    def test_valid_upn_is_accepted(self, child, assertion):
+        stored = self._add(child, assertion, IdentifierScheme.UPN, "b801200005001")
+        assert stored.value == "B801200005001"
+
+    def test_other_identifiers_must_name_their_scheme(self, child, assertion):
+        with pytest.raises(ValidationError):
+            self._add(child, assertion, IdentifierScheme.OTHER, "YJ-123")
+
+
+class TestStatutoryFieldsOnly:
+    def test_a_non_statutory_field_is_refused_by_name(self, child, assertion):
+        with pytest.raises(NonStatutoryFieldError, match="case_notes is not a statutory item of ChildName"):
+            services.child_item_add(
+                child=child,
+                assertion=assertion,
+                item="ChildName",
+                data={"given_name": "Amelia", "family_name": "Khan", "case_notes": "worried about home"},
+            )
+        assert not child.childname_set.exists()
+
+    def test_an_unknown_item_is_refused(self, child, assertion):
+        with pytest.raises(NonStatutoryFieldError, match="ChildDiagnosis"):
+            services.child_item_add(child=child, assertion=assertion, item="ChildDiagnosis", data={})
+
+
+class TestInvolvements:
+    def test_sensitive_service_must_be_flagged_with_a_basis(self, child, source):
+        involvement = InvolvementFactory(child=child, source=source)
+        involvement.service_type = ServiceType.MENTAL_HEALTH
+        assert refused_by_database(involvement)
+        involvement.is_sensitive = True
+        assert refused_by_database(involvement)
+        involvement.sensitive_basis = SensitiveBasis.CONSENT
+        assert not refused_by_database(involvement)
+
+    def test_a_basis_without_the_flag_is_refused(self, child, source):
+        involvement = InvolvementFactory(child=child, source=source)
+        involvement.sensitive_basis = SensitiveBasis.SIGNIFICANT_HARM
+        assert refused_by_database(involvement)
+
+    def test_one_active_lead_professional_per_child(self, child, source):
+        InvolvementFactory(child=child, source=source, is_lead_professional=True)
+        second = InvolvementFactory(child=child, source=source)
+        second.is_lead_professional = True
+        assert refused_by_database(second)
+        second.end_date = datetime.date(2025, 6, 1)
+        assert not refused_by_database(second)
+
+    def test_end_before_start_is_refused(self, child, source):
+        involvement = InvolvementFactory(child=child, source=source)
+        involvement.end_date = involvement.start_date - datetime.timedelta(days=1)
+        assert refused_by_database(involvement)
+
+
+def test_every_value_needs_its_source_record_id(child, source):
+    address = ChildAddressFactory.build(child=child, source=source, source_record_id="")
+    assert refused_by_database(address)

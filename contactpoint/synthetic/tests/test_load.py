@@ -1,0 +1,57 @@
+"""The demo's model-layer loader: every person with a usable row becomes one child."""
+
+import csv
+import datetime
+
+import pytest
+
+from contactpoint.records.models import (
+    Child,
+    ChildAddress,
+    ChildBirthDate,
+    ChildIdentifier,
+    ChildName,
+    IdentifierScheme,
+    Involvement,
+)
+from contactpoint.synthetic.feeds import write_population
+from contactpoint.synthetic.load import load_population
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    write_population(children=600, seed=3, out=tmp_path, as_of=datetime.date(2026, 10, 1))
+    return tmp_path, load_population(tmp_path)
+
+
+def test_each_person_becomes_one_child_with_chosen_values(loaded):
+    directory, counts = loaded
+    with (directory / "truth.csv").open() as handle:
+        people = {row["person_id"] for row in csv.DictReader(handle)}
+    assert Child.objects.count() == counts["Child"] == len(people)
+    named = ChildName.objects.filter(is_chosen=True).values("child").distinct().count()
+    assert named >= len(people) - 2  # only a person whose every row lacks a name goes unnamed
+    assert ChildBirthDate.objects.filter(is_chosen=True).count() > 0.95 * len(people)
+    assert ChildAddress.objects.filter(is_chosen=True).count() > 0.95 * len(people)
+
+
+def test_invalid_identifiers_are_left_out_not_stored(loaded):
+    from stdnum.gb import nhs
+
+    for value in ChildIdentifier.objects.filter(scheme=IdentifierScheme.NHS_NUMBER).values_list(
+        "value", flat=True
+    ):
+        assert nhs.is_valid(value)
+
+
+def test_sensitive_involvements_carry_their_basis(loaded):
+    for involvement in Involvement.objects.filter(is_sensitive=True):
+        assert involvement.sensitive_basis in ("consent", "significant_harm")
+
+
+def test_refuses_to_load_into_a_populated_index(loaded):
+    directory, _ = loaded
+    with pytest.raises(ValueError, match="already holds children"):
+        load_population(directory)

@@ -1,0 +1,71 @@
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from contactpoint.access.roles import ROLES
+from contactpoint.access.services import roles_sync, user_create
+from contactpoint.records.models import Child, Organisation, OrganisationKind
+from contactpoint.synthetic.load import load_population
+
+DEMO_PASSWORD = "contactpoint-demo"  # noqa: S105 - printed for the demo; the demo holds synthetic data only
+DEMO_LA_CODE = "383"  # Leeds: a large area in the synthetic population
+
+
+class Command(BaseCommand):
+    help = "Prepare the demo (database, synthetic population, a user per role) and serve the web UI."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--children", type=int, default=20_000)
+        parser.add_argument("--seed", type=int, default=2009)
+        parser.add_argument("--addrport", default="127.0.0.1:8000")
+        parser.add_argument("--no-server", action="store_true", help="Prepare everything, then stop.")
+
+    def handle(self, *args, children, seed, addrport, no_server, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        roles_sync()
+        self._population(children, seed)
+        users = self._users()
+        self.stdout.write(self.style.SUCCESS(f"\nContactPoint demo: http://{addrport}/"))
+        self.stdout.write(f"Sign in as any of these, with the password {DEMO_PASSWORD!r}:")
+        for username, role in users:
+            self.stdout.write(f"  {username:<20} {role}")
+        self.stdout.write("Django admin for the ContactPoint team: /admin/ (user demo-system-admin)\n")
+        if not no_server:
+            call_command("runserver", addrport, use_reloader=False)
+
+    def _population(self, children: int, seed: int) -> None:
+        if Child.objects.exists():
+            self.stdout.write(f"The index already holds {Child.objects.count()} children; keeping them.")
+            return
+        data_dir = Path(settings.DATA_DIR) / f"demo-population-{children}-{seed}"
+        if not (data_dir / "manifest.json").exists():
+            call_command("synth", children=children, seed=seed, out=data_dir)
+        started = time.perf_counter()
+        self.stdout.write(f"Loading the synthetic population from {data_dir} ...")
+        counts = load_population(data_dir)
+        self.stdout.write(f"Loaded {counts['Child']} children in {time.perf_counter() - started:.0f}s.")
+
+    def _users(self) -> list[tuple[str, str]]:
+        la = Organisation.objects.filter(kind=OrganisationKind.LOCAL_AUTHORITY, code=DEMO_LA_CODE).first()
+        la_code = la.code if la else DEMO_LA_CODE
+        created = []
+        for role in ROLES:
+            username = f"demo-{role.code.replace('_', '-')}"
+            if not get_user_model().objects.filter(username=username).exists():
+                user, _ = user_create(
+                    username=username,
+                    role_code=role.code,
+                    organisation_code=la_code,
+                    local_authority_code=la_code,
+                    vetted=True,
+                    password=DEMO_PASSWORD,
+                )
+                if role.code == "system_admin":
+                    user.is_staff = user.is_superuser = True
+                    user.save(update_fields=["is_staff", "is_superuser"])
+            created.append((username, role.name))
+        return created
