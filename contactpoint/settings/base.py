@@ -61,6 +61,8 @@ def database_from_env(default_sqlite: Path) -> dict[str, Any]:
     url = env_str("DATABASE_URL", f"sqlite:///{default_sqlite}")
     config: dict[str, Any] = {**dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))}
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        if config["NAME"] != ":memory:":
+            Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         config["CONN_MAX_AGE"] = 0
         config.setdefault("OPTIONS", {}).update(
             {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}

@@ -12,6 +12,7 @@ DEFAULT_AS_OF = datetime.date(2026, 10, 1)
 
 class Command(BaseCommand):
     help = "Write a synthetic population as source feed files, with organisations and ground truth."
+    requires_system_checks: list[str] = []  # writes files only; needs no database
 
     def add_arguments(self, parser):
         parser.add_argument("--children", type=int, default=20_000)
