@@ -19,6 +19,10 @@ CANONICAL = (
 
 FORMER_NAMES = ("former_family_name",)
 
+# Any source may send these: whether the record is withdrawn, and (for 18-25s) the consent that keeps it.
+CONTROL = ("record_status",)
+RETENTION = ("retention_consent",)
+
 CARER_FIELDS = ("given_name", "family_name", "relationship", "parental_responsibility", "phone", "email")
 CARERS = tuple(f"carer_{n}_{field}" for n in (1, 2) for field in CARER_FIELDS)
 

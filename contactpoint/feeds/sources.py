@@ -1,8 +1,8 @@
-"""The source systems that feed the index, declared as data.
+"""The source systems that feed the index, declared as data and applied by `sync_sources`.
 
 `authority_rank` orders sources for survivorship (lower wins): a local authority's own case
-record is most carefully kept for the children it knows; GP registration is the best general
-source of names and addresses; child benefit claims are least current.
+record is the most carefully kept for the children it knows; GP registration is the best general
+source of names and addresses; child benefit claims are the least current.
 """
 
 from dataclasses import dataclass
@@ -14,7 +14,8 @@ from . import columns
 class SourceDefinition:
     code: str
     name: str
-    owner_kind: str  # the kind of body that owns it; the owner itself is configured per deployment
+    owner_code: str
+    owner_name: str
     obligation: str
     authority_rank: int
     identifiers_private: bool
@@ -25,19 +26,21 @@ SOURCES: tuple[SourceDefinition, ...] = (
     SourceDefinition(
         "la_childrens_services",
         "Local authority children's services",
-        "local_authority",
+        "DFE",
+        "Department for Education (local authority returns)",
         "must",
         10,
         True,
-        columns.FORMER_NAMES + columns.CARERS + columns.INVOLVEMENT,
+        columns.FORMER_NAMES + columns.RETENTION + columns.CARERS + columns.INVOLVEMENT,
     ),
     SourceDefinition(
-        "gp_registration", "GP registrations (NHS)", "national_body", "must", 20, False, columns.GP
+        "gp_registration", "GP registrations", "X26", "NHS England", "must", 20, False, columns.GP
     ),
     SourceDefinition(
         "school_census",
-        "School census (DfE)",
-        "national_body",
+        "School census",
+        "DFE",
+        "Department for Education (local authority returns)",
         "must",
         30,
         True,
@@ -45,26 +48,42 @@ SOURCES: tuple[SourceDefinition, ...] = (
     ),
     SourceDefinition(
         "community_health",
-        "Community health services (NHS trusts)",
-        "service_provider",
+        "Community health services",
+        "X26",
+        "NHS England",
         "must",
         35,
         True,
         columns.INVOLVEMENT,
     ),
     SourceDefinition(
-        "child_benefit", "Child benefit (DWP/HMRC)", "national_body", "must", 40, True, columns.CARERS
+        "child_benefit", "Child benefit", "HMRC", "HM Revenue and Customs", "must", 40, True, columns.CARERS
     ),
     SourceDefinition(
         "youth_justice",
         "Youth justice services",
-        "service_provider",
+        "YJB",
+        "Youth Justice Board",
         "must",
         50,
         True,
         columns.INVOLVEMENT + columns.CARERS[:6],
     ),
-    SourceDefinition("canonical", "Generic canonical feed", "local_authority", "may", 90, True, ()),
+    SourceDefinition(
+        "canonical",
+        "Generic canonical feed",
+        "CPNAT",
+        "ContactPoint national team",
+        "may",
+        90,
+        True,
+        columns.FORMER_NAMES
+        + columns.RETENTION
+        + columns.CARERS
+        + columns.SCHOOL
+        + columns.GP
+        + columns.INVOLVEMENT,
+    ),
 )
 
 BY_CODE = {source.code: source for source in SOURCES}

@@ -84,6 +84,9 @@ class Source(models.Model):
     identifiers_private = models.BooleanField(
         default=True, help_text="Only staff of the issuing body may see identifiers it issued."
     )
+    allowed_columns = models.JSONField(
+        default=list, blank=True, help_text="Feed columns it may send beyond the canonical ones."
+    )
 
     class Meta:
         constraints = [

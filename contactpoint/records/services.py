@@ -29,6 +29,8 @@ from .models import (
     Involvement,
     IssuedContactPointId,
     NameKind,
+    Organisation,
+    OrganisationKind,
     Source,
 )
 
@@ -169,3 +171,39 @@ def assertion_supersede(*, source: Source, source_record_id: str, at: datetime.d
     for child in Child.objects.filter(pk__in=children):
         child_values_choose(child=child)
     return count
+
+
+@transaction.atomic
+def organisations_load(*, rows: Iterable[Mapping[str, str]]) -> tuple[int, int]:
+    """Load an organisations register (kind, code, name, local authority code, contacts); idempotent.
+
+    Local authorities go first so every other organisation can name its area. Returns
+    (created, updated).
+    """
+    rows = sorted(rows, key=lambda r: r["kind"] != OrganisationKind.LOCAL_AUTHORITY)
+    existing = {(o.kind, o.code): o for o in Organisation.objects.all()}
+    created = updated = 0
+    for row in rows:
+        fields = {
+            "name": row["name"],
+            "phone": row.get("phone", ""),
+            "email": row.get("email", ""),
+            "town": row.get("town", ""),
+            "postcode": row.get("postcode", ""),
+            "accredited": True,
+        }
+        la_code = row.get("local_authority_code", "")
+        if row["kind"] != OrganisationKind.LOCAL_AUTHORITY and la_code:
+            fields["local_authority"] = existing[(OrganisationKind.LOCAL_AUTHORITY, la_code)]
+        organisation = existing.get((row["kind"], row["code"]))
+        if organisation is None:
+            organisation = Organisation(kind=row["kind"], code=row["code"], **fields)
+            _save_validated(organisation)
+            existing[(organisation.kind, organisation.code)] = organisation
+            created += 1
+        elif any(getattr(organisation, k) != v for k, v in fields.items()):
+            for key, value in fields.items():
+                setattr(organisation, key, value)
+            _save_validated(organisation)
+            updated += 1
+    return created, updated

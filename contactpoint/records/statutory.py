@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 # Fields every assertion row carries to say where it came from and whether it is current.
 BOOKKEEPING_FIELDS = frozenset(
     {"id", "child", "source", "source_record_id", "asserted_at", "recorded_at", "superseded_at", "is_chosen"}
+    # a feed's source record: its fingerprint, the files that sent it, and its linkage state
+    | {"content_hash", "first_file", "last_file", "withdrawn_at", "needs_linking"}
 )
 
 # Statutory items, per model that holds them.
@@ -49,6 +51,26 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
     ),
     "EducationSetting": frozenset({"organisation", "start_date", "end_date"}),
     "GPRegistration": frozenset({"organisation", "start_date", "end_date"}),
+    # One source's account of a child, as loaded: the canonical columns, a former name, the consent
+    # that keeps an 18-25 in scope, and the optional groups (carers, school, GP, involvement)
+    # validated column by column into `extras`.
+    "SourceRecord": frozenset(
+        {
+            "given_name",
+            "middle_names",
+            "family_name",
+            "former_family_name",
+            "date_of_birth",
+            "gender",
+            "address_line_1",
+            "town",
+            "postcode",
+            "nhs_number",
+            "upn",
+            "retention_consent",
+            "extras",
+        }
+    ),
     "Involvement": frozenset(
         {
             "organisation",

@@ -21,7 +21,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks_db",
     "contactpoint.records",
+    "contactpoint.feeds",
     "contactpoint.access",
     "contactpoint.web",
 ]
@@ -73,6 +75,10 @@ def database_from_env(default_sqlite: Path) -> dict[str, Any]:
 DATABASES = {"default": database_from_env(DATA_DIR / "contactpoint.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Background work (feed loads, linkage, notifications) queues in the database; `contactpoint
+# db_worker` runs it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -102,6 +108,9 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Processes that validate large feed files while the loader writes (0: validate in-process).
+CONTACTPOINT_FEED_WORKERS = env_int("CONTACTPOINT_FEED_WORKERS", 2)
 
 # Deployment shape: "national" holds every in-scope child; "targeted" only children known to services.
 CONTACTPOINT_SCOPE = env_str("CONTACTPOINT_SCOPE", "national")

@@ -230,3 +230,31 @@ class TestInvolvements:
 def test_every_value_needs_its_source_record_id(child, source):
     address = ChildAddressFactory.build(child=child, source=source, source_record_id="")
     assert refused_by_database(address)
+
+
+def test_fast_identifier_checks_agree_with_stdnum_on_random_input():
+    """The loader's fast paths must accept exactly what python-stdnum accepts."""
+    import random
+
+    from stdnum.gb import nhs, upn
+
+    from contactpoint.records import validators
+
+    rng = random.Random(7)
+    alphabet = "ABCDEFGHJKLMNPQRTUVWXYZ0123456789"
+    for _ in range(20000):
+        number = "".join(rng.choice("0123456789") for _ in range(10))
+        pupil = rng.choice(alphabet) + f"{rng.choice([201, 383, 801, 999, 0])}".zfill(3)
+        pupil += "".join(rng.choice("0123456789") for _ in range(8)) + rng.choice(alphabet)
+        if rng.random() < 0.5:  # make about half of them valid
+            pupil = upn.calc_check_digit(pupil[1:]) + pupil[1:]
+        for value, module, normalise in (
+            (number, nhs, validators.normalise_nhs_number),
+            (pupil, upn, validators.normalise_upn),
+        ):
+            try:
+                normalise(value)
+                accepted = True
+            except ValidationError:
+                accepted = False
+            assert accepted == module.is_valid(value), value

@@ -46,7 +46,7 @@ class Command(BaseCommand):
             call_command("synth", children=children, seed=seed, out=data_dir)
         started = time.perf_counter()
         self.stdout.write(f"Loading the synthetic population from {data_dir} ...")
-        counts = load_population(data_dir)
+        counts = load_population(data_dir, say=self.stdout.write)
         self.stdout.write(f"Loaded {counts['Child']} children in {time.perf_counter() - started:.0f}s.")
 
     def _users(self) -> list[tuple[str, str]]:

@@ -1,0 +1,54 @@
+"""Writes for feeds: registering sources, loading files."""
+
+import datetime
+from collections.abc import Callable
+from pathlib import Path
+
+from django.db import transaction
+
+from contactpoint.records.models import Organisation, OrganisationKind, Source
+
+from .loader import FeedLoad, LoadResult
+from .sources import SOURCES
+
+
+@transaction.atomic
+def sources_sync() -> tuple[int, int]:
+    """Make the Source rows match sources.py; idempotent. Returns (created, updated)."""
+    created = updated = 0
+    for definition in SOURCES:
+        owner, _ = Organisation.objects.get_or_create(
+            kind=OrganisationKind.NATIONAL_BODY,
+            code=definition.owner_code,
+            defaults={"name": definition.owner_name, "accredited": True},
+        )
+        wanted = {
+            "name": definition.name,
+            "organisation": owner,
+            "obligation": definition.obligation,
+            "authority_rank": definition.authority_rank,
+            "identifiers_private": definition.identifiers_private,
+            "allowed_columns": list(definition.extra_columns),
+        }
+        source, was_created = Source.objects.get_or_create(code=definition.code, defaults=wanted)
+        if was_created:
+            created += 1
+        elif any(getattr(source, key) != value for key, value in wanted.items()):
+            Source.objects.filter(pk=source.pk).update(**wanted)
+            updated += 1
+    return created, updated
+
+
+def feed_load(
+    *,
+    source_code: str,
+    path: Path,
+    format_name: str | None = None,
+    extracted_at: datetime.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> LoadResult:
+    """Validate and load one file. Re-loading a loaded file is a no-op; a half-done one resumes."""
+    source = Source.objects.get(code=source_code)
+    return FeedLoad(
+        source=source, path=path, format_name=format_name, extracted_at=extracted_at, progress=progress
+    ).run()

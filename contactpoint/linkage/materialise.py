@@ -1,0 +1,260 @@
+"""Turning linked source records into the child record's assertions.
+
+Each value a source record holds becomes an assertion row of the child it is linked to, with
+that record's provenance (source, source record id, asserted at). Survivorship then chooses what
+the record shows. Re-materialising a record first supersedes what it asserted before, so history
+is kept and nothing is asserted twice.
+"""
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from contactpoint.feeds.models import SourceRecord
+from contactpoint.records import services
+from contactpoint.records.models import (
+    AddressStatus,
+    Carer,
+    Child,
+    ChildAddress,
+    ChildBirthDate,
+    ChildGender,
+    ChildIdentifier,
+    ChildName,
+    ChosenItem,
+    EducationSetting,
+    GPRegistration,
+    IdentifierScheme,
+    Involvement,
+    NameKind,
+    Organisation,
+    OrganisationKind,
+    Practitioner,
+)
+
+NHS_NUMBER_ISSUER = ("national_body", "X26")  # NHS England issues NHS numbers
+BATCH = 2000
+
+
+class Materialiser:
+    """Collects assertions for many records, then writes them in bulk and re-chooses."""
+
+    def __init__(self) -> None:
+        self.organisations = {(o.kind, o.code): o for o in Organisation.objects.all()}
+        self.by_code: dict[str, Organisation] = {}
+        for organisation in self.organisations.values():
+            self.by_code.setdefault(organisation.code, organisation)
+        self.items: dict[type[models.Model], list] = defaultdict(list)
+        self.practitioners: dict[tuple[int, str], Practitioner] = {
+            (p.source_id, p.source_record_id): p for p in Practitioner.objects.all()
+        }
+        self.new_practitioners: list[Practitioner] = []
+        self.unknown_organisations: set[str] = set()
+        self.keys: dict[int, list[str]] = defaultdict(list)  # (source, record id) of every record added
+
+    def add(self, record: SourceRecord) -> None:
+        if record.child_id is None or record.withdrawn_at is not None:
+            return
+        self.keys[record.source_id].append(record.source_record_id)
+        p = {
+            "child_id": record.child_id,
+            "source": record.source,
+            "source_record_id": record.source_record_id,
+            "asserted_at": record.asserted_at,
+        }
+        self._demographics(p, record)
+        self._identifiers(p, record)
+        extras = record.extras or {}
+        for carer in extras.get("carers", []):
+            self.items[Carer].append(Carer(**p, **_carer_fields(carer)))
+        for key, model, kind in (
+            ("school", EducationSetting, OrganisationKind.SCHOOL),
+            ("gp", GPRegistration, OrganisationKind.GP_PRACTICE),
+        ):
+            if key in extras and (organisation := self._organisation(extras[key]["code"], kind)):
+                self.items[model].append(
+                    model(**p, organisation=organisation, start_date=_date(extras[key]["start_date"]))
+                )
+        if "involvement" in extras:
+            self._involvement(p, record, extras["involvement"])
+
+    def _demographics(self, p: dict[str, Any], record: SourceRecord) -> None:
+        if record.given_name or record.family_name:
+            self.items[ChildName].append(
+                ChildName(
+                    **p,
+                    given_name=record.given_name,
+                    middle_names=record.middle_names,
+                    family_name=record.family_name,
+                )
+            )
+        if record.former_family_name:
+            self.items[ChildName].append(
+                ChildName(
+                    **p,
+                    kind=NameKind.FORMER,
+                    given_name=record.given_name,
+                    family_name=record.former_family_name,
+                )
+            )
+        if record.gender:
+            self.items[ChildGender].append(ChildGender(**p, gender=record.gender))
+        if record.date_of_birth:
+            self.items[ChildBirthDate].append(ChildBirthDate(**p, date_of_birth=record.date_of_birth))
+        if record.address_line_1 or record.postcode:
+            self.items[ChildAddress].append(
+                ChildAddress(
+                    **p,
+                    status=AddressStatus.CURRENT,
+                    address_line_1=record.address_line_1,
+                    town=record.town,
+                    postcode=record.postcode,
+                )
+            )
+
+    def _identifiers(self, p: dict[str, Any], record: SourceRecord) -> None:
+        if record.nhs_number and (issuer := self.organisations.get(NHS_NUMBER_ISSUER)):
+            self.items[ChildIdentifier].append(
+                ChildIdentifier(
+                    **p, scheme=IdentifierScheme.NHS_NUMBER, value=record.nhs_number, issuer=issuer
+                )
+            )
+        if record.upn:
+            issuer = self.organisations.get((OrganisationKind.LOCAL_AUTHORITY, record.upn[1:4]))
+            self.items[ChildIdentifier].append(
+                ChildIdentifier(
+                    **p,
+                    scheme=IdentifierScheme.UPN,
+                    value=record.upn,
+                    issuer=issuer or record.source.organisation,
+                )
+            )
+
+    def _organisation(self, code: str, kind: str | None = None) -> Organisation | None:
+        organisation = self.organisations.get((kind, code)) if kind else self.by_code.get(code)
+        if organisation is None:
+            self.unknown_organisations.add(code)
+        return organisation
+
+    def _involvement(self, p: dict[str, Any], record: SourceRecord, involvement: dict[str, Any]) -> None:
+        organisation = self._organisation(involvement["organisation_code"])
+        if organisation is None:
+            return
+        practitioner = None
+        if details := involvement.get("practitioner"):
+            practitioner = self._practitioner(record, organisation, details)
+        basis = involvement["sensitive_basis"]
+        self.items[Involvement].append(
+            Involvement(
+                **p,
+                organisation=organisation,
+                service_type=involvement["service_type"],
+                practitioner=practitioner,
+                start_date=_date(involvement["start_date"]),
+                end_date=_date(involvement["end_date"]),
+                is_sensitive=bool(basis),
+                sensitive_basis=basis,
+                has_caf=involvement["has_caf"],
+                is_lead_professional=involvement["is_lead_professional"],
+            )
+        )
+
+    def _practitioner(
+        self, record: SourceRecord, organisation: Organisation, details: dict[str, str]
+    ) -> Practitioner:
+        key = (record.source_id, details["id"] or f"{record.source_record_id}:practitioner")
+        practitioner = self.practitioners.get(key)
+        if practitioner is None:
+            practitioner = self.practitioners[key] = Practitioner(
+                source_id=key[0],
+                source_record_id=key[1],
+                asserted_at=record.asserted_at,
+                organisation=organisation,
+                given_name=details["given_name"],
+                family_name=details["family_name"],
+                job_title=details["job_title"],
+                phone=details["phone"],
+                email=details["email"],
+            )
+            self.new_practitioners.append(practitioner)
+        return practitioner
+
+    @transaction.atomic
+    def save(self) -> dict[str, int]:
+        now = timezone.now()
+        self._supersede_previous(now)
+        Practitioner.objects.bulk_create(self.new_practitioners, batch_size=BATCH)
+        children = {item.child_id for items in self.items.values() for item in items}
+        held = self._children_with_assertions(children)
+        self._choose_for_new_children(held)
+        for model, items in self.items.items():
+            model._default_manager.bulk_create(items, batch_size=BATCH)
+        for child_id in held:
+            services.child_values_choose(child=Child(pk=child_id))
+        return {model.__name__: len(items) for model, items in self.items.items()}
+
+    def _supersede_previous(self, now: datetime.datetime) -> None:
+        """What these records asserted before becomes history before their new values go in."""
+        for model in services.ITEM_MODELS.values():
+            extra = {"is_chosen": False} if issubclass(model, ChosenItem) else {}
+            for source_id, record_ids in self.keys.items():
+                for start in range(0, len(record_ids), BATCH):
+                    model._default_manager.filter(
+                        source_id=source_id,
+                        source_record_id__in=record_ids[start : start + BATCH],
+                        superseded_at__isnull=True,
+                    ).update(superseded_at=now, **extra)
+
+    def _children_with_assertions(self, children: set[int]) -> set[int]:
+        ids = sorted(children)
+        held: set[int] = set()
+        for model in services.CHOSEN_ITEM_MODELS:
+            for start in range(0, len(ids), BATCH):
+                held.update(
+                    model._default_manager.filter(
+                        child_id__in=ids[start : start + BATCH], superseded_at__isnull=True
+                    ).values_list("child_id", flat=True)
+                )
+        return held
+
+    def _choose_for_new_children(self, held: set[int]) -> None:
+        """Children with nothing on record yet: apply survivorship in memory, before the insert."""
+        for model in services.CHOSEN_ITEM_MODELS:
+            by_child: dict[int, list] = defaultdict(list)
+            for item in self.items[model]:
+                if item.child_id not in held:
+                    by_child[item.child_id].append(item)
+            for assertions in by_child.values():
+                if winner := services.survivor(assertions):
+                    winner.is_chosen = True
+
+
+def _carer_fields(carer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "given_name": carer["given_name"],
+        "family_name": carer["family_name"],
+        "relationship": carer["relationship"],
+        "has_parental_responsibility": bool(carer["parental_responsibility"]),
+        "phone": carer["phone"],
+        "email": carer["email"][:254],
+    }
+
+
+def _date(text: str) -> datetime.date | None:
+    return datetime.date.fromisoformat(text) if text else None
+
+
+def materialise(records: Iterable[SourceRecord]) -> dict[str, int]:
+    """Write the assertions of linked records; returns counts per item."""
+    records = list(records)
+    materialiser = Materialiser()
+    for record in records:
+        materialiser.add(record)
+    counts = materialiser.save()
+    SourceRecord.objects.filter(pk__in=[r.pk for r in records if r.child_id]).update(needs_linking=False)
+    counts["unknown_organisations"] = len(materialiser.unknown_organisations)
+    return counts
