@@ -31,8 +31,8 @@ from .models import (
     SourceRecord,
     SourceRecordVersion,
 )
-from .pipeline import validated_batches
-from .validation import VALUE_COLUMNS, QuarantineReason, RowOutcome
+from .pipeline import Prepared, validated_batches
+from .validation import VALUE_COLUMNS, QuarantineReason
 
 BATCH_SIZE = 5000
 WORKER_THRESHOLD_BYTES = 8 * 1024 * 1024
@@ -156,9 +156,8 @@ class FeedLoad:
             for outcome in outcomes:
                 if outcome.source_record_id in self.seen and not outcome.quarantine:
                     outcome.quarantine.append(QuarantineReason.DUPLICATE_IN_FILE)
-                    outcome.kept = dict(
-                        zip(VALUE_COLUMNS, (str(v or "") for v in outcome.stored), strict=False)
-                    )
+                    kept = dict(zip(VALUE_COLUMNS, (str(v or "") for v in outcome.stored), strict=False))
+                    outcome = outcome._replace(stored=[], kept=kept)
                 self.seen.add(outcome.source_record_id)
                 batch.add(outcome)
             self._commit(batch)
@@ -228,7 +227,7 @@ class _Batch:
     def __init__(self, feed_file: FeedFile, context: _LoadContext):
         self.feed_file = feed_file
         self.context = context
-        self.outcomes: list[RowOutcome] = []
+        self.outcomes: list[Prepared] = []
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.warning_kinds: Counter[str] = Counter()
@@ -237,7 +236,7 @@ class _Batch:
     def __len__(self) -> int:
         return len(self.outcomes)
 
-    def add(self, outcome: RowOutcome) -> None:
+    def add(self, outcome: Prepared) -> None:
         self.outcomes.append(outcome)
         self.last_row = outcome.row_number
 
@@ -306,7 +305,7 @@ class _Batch:
             srid: (pk, digest, withdrawn, _aware(asserted)) for srid, pk, digest, withdrawn, asserted in rows
         }
 
-    def _insert(self, new: list[tuple[RowOutcome, str]]) -> None:
+    def _insert(self, new: list[tuple[Prepared, str]]) -> None:
         if not new:
             return
         asserted = connection.ops.adapt_datetimefield_value(self.feed_file.extracted_at)
@@ -333,7 +332,7 @@ class _Batch:
             for row in old
         )
 
-    def _update(self, changed: list[tuple[int, RowOutcome, str]]) -> None:
+    def _update(self, changed: list[tuple[int, Prepared, str]]) -> None:
         if not changed:
             return
         assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in UPDATE_COLUMNS)
@@ -352,7 +351,7 @@ class _Batch:
                 withdrawn_at=self.feed_file.extracted_at, last_file=self.feed_file, needs_linking=True
             )
 
-    def _quarantine(self, rows: list[RowOutcome]) -> None:
+    def _quarantine(self, rows: list[Prepared]) -> None:
         for outcome in rows:
             self.reasons.update(outcome.quarantine)
         self.counts["quarantined"] += len(rows)
@@ -368,7 +367,7 @@ class _Batch:
             for outcome in rows
         )
 
-    def _warnings(self, loadable: list[RowOutcome]) -> None:
+    def _warnings(self, loadable: list[Prepared]) -> None:
         warnings = [
             DataQualityWarning(
                 file=self.feed_file,
@@ -384,7 +383,7 @@ class _Batch:
         self.warning_kinds.update(w.kind for w in warnings)
         DataQualityWarning.objects.bulk_create(warnings, batch_size=2000)
 
-    def _resolve_quarantine(self, loadable: list[RowOutcome]) -> None:
+    def _resolve_quarantine(self, loadable: list[Prepared]) -> None:
         """A source that re-sends a quarantined record, corrected, closes the quarantine entry."""
         corrected = [
             o.source_record_id for o in loadable if o.source_record_id in self.context.open_quarantine

@@ -12,9 +12,9 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
-from .validation import VALUE_COLUMNS, RowOutcome, RowValidator
+from .validation import VALUE_COLUMNS, RowValidator, Warning
 from .workers import setup as worker_setup
 
 # A row as read: its number, its cells (a list in header order, or a dict for keyed formats), and
@@ -31,7 +31,23 @@ def content_hash(stored: list[Any]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def prepare(spec: Spec, rows: list[RawTuple]) -> list[RowOutcome]:
+class Prepared(NamedTuple):
+    """What the writer needs of a validated row. A plain tuple: millions cross from the workers."""
+
+    row_number: int
+    source_record_id: str
+    stored: list[Any]  # values in VALUE_COLUMNS order, extras JSON, fingerprint; empty if quarantined
+    warnings: list[Warning]
+    quarantine: list[str]
+    kept: dict[str, str]  # a quarantined row's own cells, for the source to correct
+    withdrawn: bool
+
+    @property
+    def digest(self) -> str:
+        return self.stored[-1]
+
+
+def prepare(spec: Spec, rows: list[RawTuple]) -> list[Prepared]:
     """Validate rows and compute what the writer needs: the values as stored, their fingerprint,
     and for quarantined rows the cells the source may correct."""
     accepted, today, header = spec
@@ -42,24 +58,33 @@ def prepare(spec: Spec, rows: list[RawTuple]) -> list[RowOutcome]:
     for number, cells, malformed in rows:
         values = cells if isinstance(cells, dict) else dict(zip(header or (), cells, strict=False))
         outcome = validator.validate(number, values, malformed)
+        stored: list[Any] = []
+        kept: dict[str, str] = {}
         if outcome.quarantine:
-            outcome.kept = {k: v for k, v in values.items() if k in accepted}
+            kept = {k: v for k, v in values.items() if k in accepted}
         else:
             born = outcome.values["date_of_birth"]
             stored = [outcome.values[c] for c in VALUE_COLUMNS]
             stored[DATE_OF_BIRTH] = born.isoformat() if born else None
             stored.append(json.dumps(outcome.extras))
-            outcome.digest = content_hash(stored)
-            stored.append(outcome.digest)
-            outcome.stored = stored
-            outcome.values, outcome.extras = {}, {}  # stored holds them; less to send back
-        prepared.append(outcome)
+            stored.append(content_hash(stored))
+        prepared.append(
+            Prepared(
+                number,
+                outcome.source_record_id,
+                stored,
+                outcome.warnings,
+                outcome.quarantine,
+                kept,
+                outcome.withdrawn,
+            )
+        )
     return prepared
 
 
 def validated_batches(
     chunks: Iterable[list[RawTuple]], spec: Spec, workers: int
-) -> Iterator[list[RowOutcome]]:
+) -> Iterator[list[Prepared]]:
     if workers <= 0:
         for chunk in chunks:
             yield prepare(spec, chunk)

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
 from contactpoint.records.models import Organisation, OrganisationKind, Source
 
@@ -49,6 +50,8 @@ def feed_load(
 ) -> LoadResult:
     """Validate and load one file. Re-loading a loaded file is a no-op; a half-done one resumes."""
     source = Source.objects.get(code=source_code)
+    if extracted_at is not None and timezone.is_naive(extracted_at):
+        extracted_at = timezone.make_aware(extracted_at)  # a time without a zone is local (UK) time
     return FeedLoad(
         source=source, path=path, format_name=format_name, extracted_at=extracted_at, progress=progress
     ).run()

@@ -12,7 +12,7 @@ may send into a flat plan, so a row costs one loop over the cells it can hold an
 import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from contactpoint.records.models import CarerRelationship, SensitiveBasis, ServiceType
 
@@ -109,14 +109,13 @@ class QuarantineReason:
     }
 
 
-@dataclass(slots=True)
-class Warning:
+class Warning(NamedTuple):
     column: str
     kind: str
     message: str
 
 
-@dataclass(slots=True)  # slots: outcomes cross process boundaries by the million
+@dataclass(slots=True)
 class RowOutcome:
     row_number: int
     source_record_id: str
@@ -125,9 +124,6 @@ class RowOutcome:
     warnings: list[Warning] = field(default_factory=list)
     quarantine: list[str] = field(default_factory=list)
     withdrawn: bool = False
-    digest: str = ""
-    stored: list[Any] = field(default_factory=list)  # values, extras JSON and digest, ready to write
-    kept: dict[str, str] = field(default_factory=dict)  # a quarantined row's own cells, for correction
 
 
 def age_on(born: datetime.date, day: datetime.date) -> int:

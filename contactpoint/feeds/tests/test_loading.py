@@ -297,8 +297,21 @@ def test_a_file_that_cannot_be_read_is_refused_whole(tmp_path, content):
 def test_load_feed_command_prints_counts_and_fails_on_unreadable_files(tmp_path):
     path = write_csv(tmp_path / "f.csv", [child_row("K1"), child_row("", given_name="Q")])
     out = io.StringIO()
-    call_command("load_feed", str(path), "--source", "gp_registration", "-v", "0", stdout=out)
+    call_command(
+        "load_feed",
+        str(path),
+        "--source",
+        "gp_registration",
+        "--extracted-at",
+        "2026-07-01T09:30",
+        "-v",
+        "0",
+        stdout=out,
+    )
     assert "loaded: 1" in out.getvalue() and "quarantined: 1" in out.getvalue()
+    assert SourceRecord.objects.get().asserted_at == datetime.datetime(
+        2026, 7, 1, 8, 30, tzinfo=datetime.UTC
+    )  # BST
     with pytest.raises(CommandError, match="no such file"):
         call_command("load_feed", str(tmp_path / "missing.csv"), "--source", "gp_registration", "-v", "0")
     with pytest.raises(CommandError, match="Unknown source"):
