@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -201,6 +201,15 @@ class FeedLoad:
             self.progress(len(batch))
 
 
+class _Held(NamedTuple):
+    """What the index already holds of a record the file sends again."""
+
+    pk: int
+    digest: str
+    withdrawn_at: Any
+    asserted_at: datetime.datetime
+
+
 @dataclass
 class _LoadContext:
     """What this source said before this file, looked up once rather than per batch.
@@ -256,27 +265,9 @@ class _Batch:
         self.counts["rows_read"] += len(self.outcomes)
         loadable = [o for o in self.outcomes if not o.quarantine]
         self._quarantine([o for o in self.outcomes if o.quarantine])
-        existing = self._existing([o.source_record_id for o in loadable])
-        new, changed, withdrawn = [], [], []
-        extracted_at = self.feed_file.extracted_at
-        for outcome in loadable:
-            digest = outcome.digest
-            prior = existing.get(outcome.source_record_id)
-            if prior and prior[3] > extracted_at:
-                self.counts["stale"] += 1  # delivered out of order: what is held is newer
-            elif outcome.withdrawn:
-                if prior and prior[2] is None:
-                    withdrawn.append(prior[0])
-                else:
-                    self.counts["unchanged"] += 1
-            elif prior is None:
-                new.append((outcome, digest))
-            elif prior[1] != digest or prior[2] is not None:
-                changed.append((prior[0], outcome, digest))
-            else:
-                self.counts["unchanged"] += 1
+        new, changed, withdrawn = self._classify(loadable)
         self._insert(new)
-        self._snapshot([pk for pk, _, _ in changed] + withdrawn)
+        self._snapshot([pk for pk, _ in changed] + withdrawn)
         self._update(changed)
         self._withdraw(withdrawn)
         self._warnings(loadable)
@@ -285,7 +276,35 @@ class _Batch:
         self.counts["updated"] += len(changed)
         self.counts["withdrawn"] += len(withdrawn)
 
-    def _existing(self, srids: list[str]) -> dict[str, tuple[int, str, Any, datetime.datetime]]:
+    def _classify(
+        self, loadable: list[Prepared]
+    ) -> tuple[list[Prepared], list[tuple[int, Prepared]], list[int]]:
+        """Sort rows into new records, changed records and withdrawals; count the rest."""
+        held = self._held([o.source_record_id for o in loadable])
+        new: list[Prepared] = []
+        changed: list[tuple[int, Prepared]] = []
+        withdrawn: list[int] = []
+        for outcome in loadable:
+            prior = held.get(outcome.source_record_id)
+            if prior is None:
+                if outcome.withdrawn:
+                    self.counts["unchanged"] += 1  # withdrawing what was never sent changes nothing
+                else:
+                    new.append(outcome)
+            elif prior.asserted_at > self.feed_file.extracted_at:
+                self.counts["stale"] += 1  # delivered out of order: what is held is newer
+            elif outcome.withdrawn:
+                if prior.withdrawn_at is None:
+                    withdrawn.append(prior.pk)
+                else:
+                    self.counts["unchanged"] += 1
+            elif prior.digest != outcome.digest or prior.withdrawn_at is not None:
+                changed.append((prior.pk, outcome))
+            else:
+                self.counts["unchanged"] += 1
+        return new, changed, withdrawn
+
+    def _held(self, srids: list[str]) -> dict[str, "_Held"]:
         if not (self.context.has_earlier_records and srids):
             return {}
         table = connection.ops.quote_name(SourceRecord._meta.db_table)
@@ -302,15 +321,16 @@ class _Batch:
             )
             rows = cursor.fetchall()
         return {
-            srid: (pk, digest, withdrawn, _aware(asserted)) for srid, pk, digest, withdrawn, asserted in rows
+            srid: _Held(pk, digest, withdrawn, _aware(asserted))
+            for srid, pk, digest, withdrawn, asserted in rows
         }
 
-    def _insert(self, new: list[tuple[Prepared, str]]) -> None:
+    def _insert(self, new: list[Prepared]) -> None:
         if not new:
             return
         asserted = connection.ops.adapt_datetimefield_value(self.feed_file.extracted_at)
         source_id, file_id = self.feed_file.source_id, self.feed_file.pk
-        rows = ([source_id, o.source_record_id, *o.stored, asserted, file_id, file_id, True] for o, _ in new)
+        rows = ([source_id, o.source_record_id, *o.stored, asserted, file_id, file_id, True] for o in new)
         bulk_insert(SourceRecord._meta.db_table, INSERT_COLUMNS, rows)
 
     def _snapshot(self, pks: list[int]) -> None:
@@ -332,7 +352,7 @@ class _Batch:
             for row in old
         )
 
-    def _update(self, changed: list[tuple[int, Prepared, str]]) -> None:
+    def _update(self, changed: list[tuple[int, Prepared]]) -> None:
         if not changed:
             return
         assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in UPDATE_COLUMNS)
@@ -341,7 +361,7 @@ class _Batch:
             f"SET {assignments}, withdrawn_at = NULL WHERE id = %s"
         )
         asserted = connection.ops.adapt_datetimefield_value(self.feed_file.extracted_at)
-        rows = [[*outcome.stored, asserted, self.feed_file.pk, True, pk] for pk, outcome, _ in changed]
+        rows = [[*outcome.stored, asserted, self.feed_file.pk, True, pk] for pk, outcome in changed]
         with connection.cursor() as cursor:
             cursor.executemany(sql, rows)
 

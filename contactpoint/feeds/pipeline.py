@@ -82,9 +82,7 @@ def prepare(spec: Spec, rows: list[RawTuple]) -> list[Prepared]:
     return prepared
 
 
-def validated_batches(
-    chunks: Iterable[list[RawTuple]], spec: Spec, workers: int
-) -> Iterator[list[Prepared]]:
+def validated_batches(chunks: Iterable[list[RawTuple]], spec: Spec, workers: int) -> Iterator[list[Prepared]]:
     if workers <= 0:
         for chunk in chunks:
             yield prepare(spec, chunk)
