@@ -83,9 +83,8 @@ def main() -> None:
         }
         contactpoint("synth", "--children", str(args.children), "--out", str(data), "-v", "0", env=env)
     feed = data / "gp_registration.csv"
-    print(
-        f"file: {feed} ({feed.stat().st_size / 1e6:.0f} MB, {json.loads((data / 'manifest.json').read_text())['rows']['gp_registration']} rows)"
-    )
+    rows_in_file = json.loads((data / "manifest.json").read_text())["rows"]["gp_registration"]
+    print(f"file: {feed} ({feed.stat().st_size / 1e6:.0f} MB, {rows_in_file} rows)")
     results = {}
     for case in args.cases.split(","):
         kind, workers = case.split(":")

@@ -21,7 +21,7 @@ class Invalid(Exception):
         self.message = message
 
 
-_ASCII_NAME = re.compile(r"^[A-Za-z][A-Za-z .'\-]*$")
+ASCII_NAME = re.compile(r"^[A-Za-z][A-Za-z .'\-]*$")
 _NAME_PUNCTUATION = frozenset(" .'-\u2019")
 _GENDERS = {
     "male": "male",
@@ -78,7 +78,7 @@ def texts(max_length: int):
 def name(value: str, *, max_length: int = 100) -> Parsed:
     """A person's name: letters (any script), spaces, hyphens, apostrophes and full stops only."""
     cleaned, repairs = text(value, max_length=max_length)
-    if cleaned and not _ASCII_NAME.match(cleaned) and not _is_unicode_name(cleaned):
+    if cleaned and not ASCII_NAME.match(cleaned) and not _is_unicode_name(cleaned):
         raise Invalid("invalid_characters", "a name may hold only letters, spaces, hyphens and apostrophes")
     return cleaned, repairs
 

@@ -89,6 +89,27 @@ PLAIN_TEXT = {
 }
 
 
+NAME_LIMITS = {
+    c: limit
+    for c, limit in (
+        ("given_name", 100),
+        ("middle_names", 200),
+        ("family_name", 100),
+        ("former_family_name", 100),
+        ("practitioner_given_name", 100),
+        ("practitioner_family_name", 100),
+        *((f"carer_{i}_{k}", 100) for i in (1, 2) for k in ("given_name", "family_name")),
+    )
+}
+_CARER_KEYS = tuple({key: f"carer_{i}_{key}" for key in _CARER_PARSERS} for i in (1, 2))
+GROUPS = {
+    "carers": frozenset(c for keys in _CARER_KEYS for c in keys.values()),
+    "school": frozenset(columns.SCHOOL),
+    "gp": frozenset(columns.GP),
+    "involvement": frozenset(columns.INVOLVEMENT),
+}
+
+
 class QuarantineReason:
     MISSING_SOURCE_RECORD_ID = "missing_source_record_id"
     NO_NAME = "no_name"
@@ -135,8 +156,14 @@ class RowValidator:
 
     def __init__(self, *, accepted: frozenset[str], today: datetime.date):
         self.today = today
-        self.plan = [(c, PARSERS[c][0], PLAIN_TEXT.get(c, 0)) for c in PARSERS if c in accepted]
-        self.defaults = {c: default for c, (_, default) in PARSERS.items()}
+        self.plan = [
+            (c, PARSERS[c][0], PLAIN_TEXT.get(c, 0), NAME_LIMITS.get(c, 0)) for c in PARSERS if c in accepted
+        ]
+        self.groups = {group for group, members in GROUPS.items() if accepted & members}
+        needed = {*VALUE_COLUMNS, "source_record_id", "record_status"}.union(
+            *(GROUPS[g] for g in self.groups)
+        )
+        self.defaults = {c: PARSERS[c][1] for c in PARSERS if c in needed}
 
     def validate(self, row_number: int, raw: Mapping[str, str], malformed: bool = False) -> RowOutcome:
         cells, warnings = self._parse(raw)
@@ -158,13 +185,18 @@ class RowValidator:
         """One pass over the cells. Plain ASCII text takes an inline fast path: it is most cells."""
         cells = dict(self.defaults)
         warnings: list[Warning] = []
-        for column, parse, plain_limit in self.plan:
+        for column, parse, plain_limit, name_limit in self.plan:
             text = raw.get(column)
             if not text:
                 continue
             if plain_limit and len(text) <= plain_limit and text.isascii() and text.isprintable():
                 cells[column] = " ".join(text.split())
                 continue
+            if name_limit and len(text) <= name_limit and text.isascii() and text.isprintable():
+                collapsed = " ".join(text.split())
+                if n.ASCII_NAME.match(collapsed):
+                    cells[column] = collapsed
+                    continue
             try:
                 value, repairs = parse(text)
             except n.Invalid as problem:
@@ -190,23 +222,25 @@ class RowValidator:
 
     def _extras(self, cells: dict[str, Any], outcome: RowOutcome) -> None:
         extras = outcome.extras
-        carers = [
-            {key: cells[f"carer_{i}_{key}"] for key in _CARER_PARSERS}
-            for i in (1, 2)
-            if cells[f"carer_{i}_family_name"]
-        ]
-        for carer in carers:
-            carer["relationship"] = carer["relationship"] or CarerRelationship.OTHER
-        if carers:
-            extras["carers"] = carers
-        if cells["school_urn"]:
+        groups = self.groups
+        if "carers" in groups:
+            carers = [
+                {key: cells[column] for key, column in keys.items()}
+                for keys in _CARER_KEYS
+                if cells[keys["family_name"]]
+            ]
+            for carer in carers:
+                carer["relationship"] = carer["relationship"] or CarerRelationship.OTHER
+            if carers:
+                extras["carers"] = carers
+        if "school" in groups and cells["school_urn"]:
             extras["school"] = {"code": cells["school_urn"], "start_date": _iso(cells["school_start_date"])}
-        if cells["gp_practice_code"]:
+        if "gp" in groups and cells["gp_practice_code"]:
             extras["gp"] = {
                 "code": cells["gp_practice_code"],
                 "start_date": _iso(cells["gp_registration_date"]),
             }
-        if cells["service_type"] and cells["organisation_code"]:
+        if "involvement" in groups and cells["service_type"] and cells["organisation_code"]:
             self._involvement(cells, outcome)
 
     def _involvement(self, cells: dict[str, Any], outcome: RowOutcome) -> None:
