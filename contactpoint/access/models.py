@@ -48,3 +48,52 @@ class Profile(models.Model):
         if self.agreement_signed_on is None:
             problems.append("The user agreement has not been signed.")
         return problems
+
+
+class ApiToken(models.Model):
+    """A bearer token for a case-management system, acting as one user.
+
+    Only a SHA-256 digest is stored: a copy of the database does not yield usable tokens. The
+    prefix lets an operator recognise a token in logs without it being usable.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+
+class Shield(models.Model):
+    """A local authority's shield on a child (refuge, witness protection).
+
+    While a shield is active, ordinary users see only the child's names, gender, date of birth,
+    ContactPoint ID and carers' names (domain.md section 4).
+    """
+
+    child = models.ForeignKey("records.Child", on_delete=models.CASCADE, related_name="shields")
+    local_authority = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    review_due = models.DateField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child"],
+                condition=models.Q(ended_at__isnull=True),
+                name="shield_one_active_per_child",
+            ),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="shield_has_reason"),
+        ]

@@ -1,16 +1,22 @@
 """Writes for users and roles."""
 
 import datetime
+import hashlib
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from contactpoint.records.models import Organisation, OrganisationKind
+from contactpoint.records.models import Child, Organisation, OrganisationKind
 
-from .models import Profile, Role
+from . import permissions
+from .actors import Actor
+from .models import ApiToken, Profile, Role, Shield
+from .policies import HasPermission
 from .roles import ROLES
 
 
@@ -58,7 +64,7 @@ def user_create(
         raise ValidationError(
             f"Unknown role {role_code!r}; run sync_roles or choose one of the declared roles."
         )
-    local_authority = _local_authority_get_or_create(local_authority_code or organisation_code)
+    local_authority = _local_authority_get_or_create(local_authority_code or _area_of(organisation_code))
     organisation = _organisation_get_or_create(organisation_code, local_authority)
     if get_user_model().objects.filter(username=username).exists():
         raise ValidationError(f"A user called {username!r} already exists.")
@@ -76,6 +82,16 @@ def user_create(
         agreement_signed_on=vetting_date,
     )
     return user, password
+
+
+def _area_of(organisation_code: str) -> str:
+    """The area an existing organisation sits in; a new organisation code is taken to be an authority's."""
+    existing = Organisation.objects.filter(code=organisation_code).select_related("local_authority").first()
+    if existing is None or existing.kind == OrganisationKind.LOCAL_AUTHORITY:
+        return organisation_code
+    if existing.local_authority is None:
+        raise ValidationError(f"{existing.name} has no local authority area; give --local-authority.")
+    return existing.local_authority.code
 
 
 def _local_authority_get_or_create(code: str) -> Organisation:
@@ -103,3 +119,59 @@ def _organisation_get_or_create(code: str, local_authority: Organisation) -> Org
             accredited=True,
         )
     return organisation
+
+
+API_TOKEN_LIFETIME = datetime.timedelta(days=365)
+API_TOKEN_PREFIX = "cpt_"  # noqa: S105 - a recognisable prefix, not a secret
+
+
+def _token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_token_issue(*, user: Any, name: str, lifetime: datetime.timedelta = API_TOKEN_LIFETIME) -> str:
+    """Issue a bearer token; the raw value is returned once and never stored."""
+    raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    ApiToken.objects.create(
+        user=user, name=name, prefix=raw[:12], digest=_token_digest(raw), expires_at=timezone.now() + lifetime
+    )
+    return raw
+
+
+def api_token_authenticate(*, raw: str) -> Actor:
+    """The actor a bearer token speaks for; refuses unknown, expired, revoked and unvetted tokens."""
+    token = ApiToken.objects.select_related("user").filter(digest=_token_digest(raw)).first()
+    if token is None or token.revoked_at is not None:
+        raise PermissionDenied("The token is not valid.")
+    if token.expires_at <= timezone.now():
+        raise PermissionDenied("The token has expired.")
+    actor = Actor.for_user(token.user)  # lapsed vetting refuses the token too, saying why
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return actor
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+SHIELD_REVIEW_INTERVAL = datetime.timedelta(days=182)
+CAN_SHIELD = HasPermission(permissions.MANAGE_SHIELDING)
+
+
+@transaction.atomic
+def shield_add(*, child: Child, actor: Actor, reason: str, today: datetime.date | None = None) -> Shield:
+    """Shield a child for the actor's authority. Only an authority's ContactPoint team may."""
+    if not CAN_SHIELD.allows(actor, child):
+        raise PermissionDenied(f"{actor.username} ({actor.role}) may not shield children.")
+    if not reason.strip():
+        raise ValidationError("A reason for shielding is required.")
+    if Shield.objects.filter(child=child, ended_at__isnull=True).exists():
+        raise ValidationError(f"{child.contactpoint_id} is already shielded.")
+    today = today or datetime.date.today()
+    return Shield.objects.create(
+        child=child,
+        local_authority=actor.local_authority,
+        reason=reason.strip()[:500],
+        created_by_id=actor.user_id,
+        review_due=today + SHIELD_REVIEW_INTERVAL,
+    )

@@ -71,6 +71,10 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
             "extras",
         }
     ),
+    # Not a statutory item but the access rule over them: who shielded the child, why and until when.
+    "Shield": frozenset(
+        {"local_authority", "reason", "created_by", "created_at", "review_due", "ended_at", "ended_by"}
+    ),
     "Involvement": frozenset(
         {
             "organisation",

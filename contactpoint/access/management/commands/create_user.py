@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from contactpoint.access.roles import ROLE_CODES
-from contactpoint.access.services import roles_sync, user_create
+from contactpoint.access.services import api_token_issue, roles_sync, user_create
 
 
 class Command(BaseCommand):
@@ -17,6 +17,9 @@ class Command(BaseCommand):
             "--vetted", action="store_true", help="Record DBS, training and agreement as current."
         )
         parser.add_argument("--password", help="Initial password (one is generated and printed if omitted).")
+        parser.add_argument(
+            "--api-token", action="store_true", help="Also issue a bearer token, printed as the last line."
+        )
 
     def handle(self, *args, **options):
         roles_sync()
@@ -34,3 +37,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Created {user.username} ({options['role']}).")
         if not options["password"]:
             self.stdout.write(f"Initial password: {password}")
+        if options["api_token"]:
+            self.stdout.write(api_token_issue(user=user, name=f"{user.username} (create_user)"))

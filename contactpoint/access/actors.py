@@ -1,0 +1,51 @@
+"""Who is acting: a user with their role's permissions, organisation and area, and on whose behalf."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+
+from contactpoint.records.models import Organisation
+
+from .models import Profile
+
+
+class NotVetted(PermissionDenied):
+    """The account's vetting is incomplete or lapsed; the message says what to renew."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    username: str
+    role: str
+    permissions: frozenset[str]
+    organisation: Organisation
+    local_authority: Organisation
+    on_behalf_of: "Actor | None" = None
+
+    @classmethod
+    def for_user(cls, user: AbstractBaseUser, *, today: datetime.date | None = None) -> "Actor":
+        """The acting identity of a signed-in user; refuses anyone whose vetting is not current."""
+        profile = (
+            Profile.objects.select_related("role", "organisation", "local_authority")
+            .filter(user_id=user.pk)
+            .first()
+        )
+        if profile is None:
+            raise PermissionDenied("This account has no ContactPoint profile: it cannot use the index.")
+        problems = profile.vetting_problems(today or datetime.date.today())
+        if problems:
+            raise NotVetted(" ".join(problems))
+        return cls(
+            user_id=profile.user_id,
+            username=profile.user.get_username(),
+            role=profile.role.code,
+            permissions=frozenset(profile.role.permissions),
+            organisation=profile.organisation,
+            local_authority=profile.local_authority,
+        )
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions

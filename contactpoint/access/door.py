@@ -1,0 +1,237 @@
+"""The one door to a child's data.
+
+Every view, API, export and command that shows a child's record gets it from `child_record_for`,
+which decides — for this actor and this child — which fields may be seen: statutory items only,
+identifiers only to the body that issued them, sensitive services only as their basis allows,
+and a shielded child's hidden fields to nobody but its authority's team (or a break-glass
+override). What comes out is plain data with nothing hidden left in it, so no template or
+serializer can leak what the rules withheld.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+
+from contactpoint.records.models import (
+    Carer,
+    Child,
+    ChildAddress,
+    ChildBirthDate,
+    ChildGender,
+    ChildIdentifier,
+    ChildName,
+    EducationSetting,
+    GPRegistration,
+    Involvement,
+    NameKind,
+    SensitiveBasis,
+)
+
+from . import permissions as p
+from .actors import Actor
+from .models import Shield
+from .policies import HasPermission, Where, in_own_area
+
+CAN_VIEW = HasPermission(p.VIEW_CHILD_RECORD)
+SEES_THROUGH_SHIELD = HasPermission(p.VIEW_SHIELDED_RECORDS) & Where(in_own_area)
+MAY_BREAK_GLASS = HasPermission(p.BREAK_GLASS)
+
+
+@dataclass(frozen=True)
+class NameView:
+    given_name: str
+    middle_names: str
+    family_name: str
+
+
+@dataclass(frozen=True)
+class ContactView:
+    name: str
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class CarerView:
+    given_name: str
+    family_name: str
+    relationship: str = ""
+    has_parental_responsibility: bool | None = None
+    contact: ContactView | None = None  # None when shielded: carers' names only
+
+
+@dataclass(frozen=True)
+class SettingView:
+    organisation: ContactView
+    start_date: datetime.date | None
+    end_date: datetime.date | None = None
+
+
+@dataclass(frozen=True)
+class InvolvementView:
+    organisation: ContactView
+    service_type: str
+    practitioner: ContactView | None
+    start_date: datetime.date | None
+    end_date: datetime.date | None
+    is_sensitive: bool
+    has_caf: bool
+    is_lead_professional: bool
+
+
+@dataclass(frozen=True)
+class ChildRecordView:
+    contactpoint_id: str
+    shielded: bool  # the child is shielded (the actor may still see through it)
+    restricted: bool  # this view leaves the shield's hidden fields out
+    name: NameView | None
+    former_names: list[NameView]
+    gender: str
+    date_of_birth: datetime.date | None
+    address: dict[str, str] | None = None
+    identifiers: list[tuple[str, str]] = field(default_factory=list)
+    carers: list[CarerView] = field(default_factory=list)
+    schools: list[SettingView] = field(default_factory=list)
+    gp_practices: list[SettingView] = field(default_factory=list)
+    involvements: list[InvolvementView] = field(default_factory=list)
+
+
+def child_record_for(
+    actor: Actor, child: Child, *, reason: str, break_glass: bool = False
+) -> ChildRecordView:
+    """The record as this actor may see it. A stated reason is required before any record opens."""
+    if not CAN_VIEW.allows(actor, child):
+        raise PermissionDenied(f"The {actor.role} role cannot see children's records.")
+    if not reason or not reason.strip():
+        raise ValidationError("A reason for access is required before a child's record is shown.")
+    shield = Shield.objects.filter(child=child, ended_at__isnull=True).first()
+    if break_glass and not MAY_BREAK_GLASS.allows(actor, shield):
+        raise PermissionDenied(f"The {actor.role} role cannot override a shield.")
+    restricted = shield is not None and not (SEES_THROUGH_SHIELD.allows(actor, shield) or break_glass)
+    view = _core(child, shielded=shield is not None, restricted=restricted)
+    if restricted:
+        return _with(view, carers=[CarerView(c.given_name, c.family_name) for c in _live(Carer, child)])
+    return _with(
+        view,
+        address=_address(child),
+        identifiers=_identifiers(actor, child),
+        carers=[_carer(c) for c in _live(Carer, child)],
+        schools=[_setting(s) for s in _live(EducationSetting, child).select_related("organisation")],
+        gp_practices=[_setting(g) for g in _live(GPRegistration, child).select_related("organisation")],
+        involvements=_involvements(actor, child),
+    )
+
+
+def _with(view: ChildRecordView, **changes) -> ChildRecordView:
+    return ChildRecordView(**{**view.__dict__, **changes})
+
+
+def _live(model, child: Child):
+    return model.objects.filter(child=child, superseded_at__isnull=True).order_by("pk")
+
+
+def _chosen(model, child: Child):
+    return model.objects.filter(child=child, is_chosen=True).first()
+
+
+def _core(child: Child, *, shielded: bool, restricted: bool) -> ChildRecordView:
+    name = _chosen(ChildName, child)
+    former = _live(ChildName, child).filter(kind=NameKind.FORMER)
+    gender = _chosen(ChildGender, child)
+    born = _chosen(ChildBirthDate, child)
+    return ChildRecordView(
+        contactpoint_id=child.contactpoint_id,
+        shielded=shielded,
+        restricted=restricted,
+        name=NameView(name.given_name, name.middle_names, name.family_name) if name else None,
+        former_names=sorted(
+            {NameView(f.given_name, f.middle_names, f.family_name) for f in former},
+            key=lambda n: (n.family_name, n.given_name),
+        ),
+        gender=gender.gender if gender else "",
+        date_of_birth=born.date_of_birth if born else None,
+    )
+
+
+def _address(child: Child) -> dict[str, str] | None:
+    address = _chosen(ChildAddress, child)
+    if address is None:
+        return None
+    return {
+        "status": address.status,
+        "return_intent": address.return_intent,
+        "address_line_1": address.address_line_1,
+        "address_line_2": address.address_line_2,
+        "town": address.town,
+        "postcode": address.postcode,
+    }
+
+
+def _identifiers(actor: Actor, child: Child) -> list[tuple[str, str]]:
+    """Only staff of the body that issued an identifier may see it (everyone may search by it)."""
+    issued_here = _live(ChildIdentifier, child).filter(issuer=actor.organisation)
+    return sorted({(i.scheme if i.scheme != "other" else i.scheme_name, i.value) for i in issued_here})
+
+
+def _contact(organisation) -> ContactView:
+    address = ", ".join(
+        part for part in (organisation.address_line_1, organisation.town, organisation.postcode) if part
+    )
+    return ContactView(organisation.name, organisation.phone, organisation.email, address)
+
+
+def _carer(carer: Carer) -> CarerView:
+    address = ", ".join(part for part in (carer.address_line_1, carer.town, carer.postcode) if part)
+    return CarerView(
+        carer.given_name,
+        carer.family_name,
+        carer.relationship,
+        carer.has_parental_responsibility,
+        ContactView(f"{carer.given_name} {carer.family_name}".strip(), carer.phone, carer.email, address),
+    )
+
+
+def _setting(setting) -> SettingView:
+    return SettingView(_contact(setting.organisation), setting.start_date, setting.end_date)
+
+
+def _involvements(actor: Actor, child: Child) -> list[InvolvementView]:
+    involvements = _live(Involvement, child).select_related("organisation", "practitioner")
+    return [_involvement(i) for i in involvements.filter(_sensitive_visible(actor))]
+
+
+def _sensitive_visible(actor: Actor) -> Q:
+    """Sensitive services (domain.md section 5): never to national partners; to the providing
+    service and the authority's team always; to other practitioners only with the child's consent."""
+    if not actor.can(p.VIEW_SENSITIVE_SERVICES):
+        return Q(is_sensitive=False)
+    if actor.can(p.MANAGE_SHIELDING):
+        return Q()
+    return (
+        Q(is_sensitive=False) | Q(organisation=actor.organisation) | Q(sensitive_basis=SensitiveBasis.CONSENT)
+    )
+
+
+def _involvement(involvement: Involvement) -> InvolvementView:
+    practitioner = involvement.practitioner
+    return InvolvementView(
+        organisation=_contact(involvement.organisation),
+        service_type=involvement.service_type,
+        practitioner=ContactView(
+            f"{practitioner.given_name} {practitioner.family_name}",
+            practitioner.phone,
+            practitioner.email,
+            title=practitioner.job_title,
+        )
+        if practitioner
+        else None,
+        start_date=involvement.start_date,
+        end_date=involvement.end_date,
+        is_sensitive=involvement.is_sensitive,
+        has_caf=involvement.has_caf,
+        is_lead_professional=involvement.is_lead_professional,
+    )

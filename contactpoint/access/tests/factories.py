@@ -1,0 +1,31 @@
+import datetime
+
+from contactpoint.access.actors import Actor
+from contactpoint.access.services import roles_sync, user_create
+from contactpoint.records.models import Organisation, OrganisationKind
+
+
+def actor_for(
+    role: str,
+    organisation: Organisation,
+    *,
+    username: str | None = None,
+    vetted: bool = True,
+    local_authority: Organisation | None = None,
+) -> Actor:
+    """A vetted user of the given role at the organisation (in its area, or the one given), as an Actor."""
+    roles_sync()
+    la = local_authority or (
+        organisation
+        if organisation.kind == OrganisationKind.LOCAL_AUTHORITY
+        else organisation.local_authority
+    )
+    user, _ = user_create(
+        username=username or f"{role}-{organisation.code}",
+        role_code=role,
+        organisation_code=organisation.code,
+        local_authority_code=la.code if la else organisation.code,
+        vetted=vetted,
+        password="a-long-password-for-tests",
+    )
+    return Actor.for_user(user, today=datetime.date.today())

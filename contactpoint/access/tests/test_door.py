@@ -1,0 +1,189 @@
+"""The one door: what each actor may see of a child, shielded or not, sensitive or not."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from contactpoint.access.door import child_record_for
+from contactpoint.access.services import shield_add
+from contactpoint.access.tests.factories import actor_for
+from contactpoint.records.models import (
+    Carer,
+    ChildBirthDate,
+    ChildGender,
+    EducationSetting,
+    IdentifierScheme,
+    OrganisationKind,
+    SensitiveBasis,
+    ServiceType,
+)
+from contactpoint.records.tests.factories import (
+    ChildAddressFactory,
+    ChildFactory,
+    ChildIdentifierFactory,
+    ChildNameFactory,
+    InvolvementFactory,
+    OrganisationFactory,
+    SourceFactory,
+)
+
+pytestmark = pytest.mark.django_db
+REASON = "Safeguarding referral received today"
+
+
+@pytest.fixture
+def world():
+    la = OrganisationFactory(kind=OrganisationKind.LOCAL_AUTHORITY, code="383", name="Leeds")
+    other_la = OrganisationFactory(kind=OrganisationKind.LOCAL_AUTHORITY, code="352", name="Manchester")
+    school = OrganisationFactory(kind=OrganisationKind.SCHOOL, code="1383001", local_authority=la)
+    camhs = OrganisationFactory(kind=OrganisationKind.SERVICE_PROVIDER, code="RC383", local_authority=la)
+    clinic = OrganisationFactory(kind=OrganisationKind.SERVICE_PROVIDER, code="RS383", local_authority=la)
+    nhs = OrganisationFactory(kind=OrganisationKind.NATIONAL_BODY, code="X26")
+    source = SourceFactory(authority_rank=10)
+    child = ChildFactory()
+    item = {"child": child, "source": source, "is_chosen": True}
+    ChildNameFactory(**item, given_name="Amelia", family_name="Khan")
+    ChildNameFactory(child=child, source=source, kind="former", given_name="Amelia", family_name="Ahmed")
+    ChildGender.objects.create(**item, source_record_id="R", asserted_at=timezone.now(), gender="female")
+    ChildBirthDate.objects.create(
+        **item, source_record_id="R", asserted_at=timezone.now(), date_of_birth=datetime.date(2015, 3, 14)
+    )
+    ChildAddressFactory(**item, postcode="LS6 2AB")
+    ChildIdentifierFactory(child=child, source=source, issuer=nhs)
+    ChildIdentifierFactory(
+        child=child, source=source, issuer=la, scheme=IdentifierScheme.UPN, value="B801200005001"
+    )
+    Carer.objects.create(
+        child=child,
+        source=source,
+        source_record_id="R",
+        asserted_at=timezone.now(),
+        given_name="Sara",
+        family_name="Khan",
+        relationship="mother",
+        phone="07700 900001",
+    )
+    EducationSetting.objects.create(
+        child=child, source=source, source_record_id="R", asserted_at=timezone.now(), organisation=school
+    )
+    InvolvementFactory(
+        child=child,
+        source=source,
+        organisation=la,
+        service_type=ServiceType.SOCIAL_CARE,
+        is_lead_professional=True,
+    )
+    InvolvementFactory(
+        child=child,
+        source=source,
+        organisation=camhs,
+        service_type=ServiceType.MENTAL_HEALTH,
+        is_sensitive=True,
+        sensitive_basis=SensitiveBasis.CONSENT,
+    )
+    InvolvementFactory(
+        child=child,
+        source=source,
+        organisation=clinic,
+        service_type=ServiceType.SEXUAL_HEALTH,
+        is_sensitive=True,
+        sensitive_basis=SensitiveBasis.SIGNIFICANT_HARM,
+    )
+    return {
+        "la": la,
+        "other_la": other_la,
+        "school": school,
+        "camhs": camhs,
+        "clinic": clinic,
+        "nhs": nhs,
+        "child": child,
+    }
+
+
+def services_seen(view) -> set[str]:
+    return {i.service_type for i in view.involvements}
+
+
+def test_a_practitioner_sees_who_else_is_working_with_the_child(world):
+    view = child_record_for(actor_for("practitioner", world["school"]), world["child"], reason=REASON)
+    assert (view.name.given_name, view.name.family_name, view.gender) == ("Amelia", "Khan", "female")
+    assert [n.family_name for n in view.former_names] == ["Ahmed"]
+    assert view.address["postcode"] == "LS6 2AB"
+    assert view.carers[0].contact.phone == "07700 900001"
+    assert [s.organisation.name for s in view.schools] == [world["school"].name]
+    assert services_seen(view) == {"social_care", "mental_health"}  # s31 sexual health withheld
+    assert view.identifiers == []  # neither the NHS number nor the UPN was issued by the school
+
+
+def test_identifiers_are_seen_only_by_the_body_that_issued_them(world):
+    nhs_staff = actor_for("practitioner", world["nhs"], local_authority=world["la"])
+    nhs_view = child_record_for(nhs_staff, world["child"], reason=REASON)
+    la_view = child_record_for(actor_for("practitioner", world["la"]), world["child"], reason=REASON)
+    assert [scheme for scheme, _ in nhs_view.identifiers] == ["nhs_number"]
+    assert la_view.identifiers == [("upn", "B801200005001")]
+
+
+def test_sensitive_services_follow_their_basis(world):
+    provider = child_record_for(actor_for("practitioner", world["clinic"]), world["child"], reason=REASON)
+    assert "sexual_health" in services_seen(provider)  # the providing service sees its own
+    team = child_record_for(actor_for("la_management", world["la"]), world["child"], reason=REASON)
+    assert services_seen(team) == {"social_care", "mental_health", "sexual_health"}
+    partner = actor_for("national_partner", world["nhs"], local_authority=world["la"])
+    partner = child_record_for(partner, world["child"], reason=REASON)
+    assert services_seen(partner) == {"social_care"}  # national partners never see sensitive services
+
+
+@pytest.mark.parametrize("role", ["auditor", "system_admin", "data_manager"])
+def test_roles_without_child_data_are_refused(world, role):
+    with pytest.raises(PermissionDenied):
+        child_record_for(actor_for(role, world["la"]), world["child"], reason=REASON)
+
+
+def test_a_reason_is_required(world):
+    with pytest.raises(ValidationError, match="reason for access"):
+        child_record_for(actor_for("practitioner", world["school"]), world["child"], reason="  ")
+
+
+def shield(world):
+    return shield_add(
+        child=world["child"],
+        actor=actor_for("la_management", world["la"], username="team"),
+        reason="Family in a refuge",
+    )
+
+
+def test_a_shielded_child_shows_ordinary_users_only_the_visible_fields(world):
+    shield(world)
+    view = child_record_for(actor_for("practitioner", world["school"]), world["child"], reason=REASON)
+    assert view.shielded and view.restricted
+    assert (view.name.family_name, view.gender, view.date_of_birth) == (
+        "Khan",
+        "female",
+        datetime.date(2015, 3, 14),
+    )
+    assert [(c.given_name, c.family_name, c.contact) for c in view.carers] == [("Sara", "Khan", None)]
+    assert view.address is None
+    assert (view.identifiers, view.schools, view.gp_practices, view.involvements) == ([], [], [], [])
+
+
+def test_the_shielding_authoritys_team_sees_everything_others_do_not(world):
+    shield(world)
+    own = child_record_for(
+        actor_for("la_management", world["la"], username="own"), world["child"], reason=REASON
+    )
+    assert not own.restricted and own.address is not None
+    other = child_record_for(actor_for("la_management", world["other_la"]), world["child"], reason=REASON)
+    assert other.restricted and other.address is None
+
+
+def test_break_glass_reveals_only_for_roles_granted_it(world):
+    shield(world)
+    other_team = actor_for("la_management", world["other_la"])
+    revealed = child_record_for(other_team, world["child"], reason=REASON, break_glass=True)
+    assert not revealed.restricted and revealed.address["postcode"] == "LS6 2AB"
+    with pytest.raises(PermissionDenied, match="cannot override"):
+        child_record_for(
+            actor_for("practitioner", world["school"]), world["child"], reason=REASON, break_glass=True
+        )
