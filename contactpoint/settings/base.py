@@ -22,6 +22,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "contactpoint.records",
     "contactpoint.feeds",
     "contactpoint.access",
@@ -35,9 +39,25 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "contactpoint.access.middleware.SessionTimeoutMiddleware",
+    "contactpoint.access.middleware.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Sign-in: password (argon2), then a second factor (TOTP or a recovery code); repeated failures
+# lock the username out (django-axes).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # lock a name, or an address, after repeated failures
+AXES_RESET_ON_SUCCESS = True
+OTP_TOTP_ISSUER = "ContactPoint"
+AXES_VERBOSE = False
+# A signed-in session ends after this long without a request, and after SESSION_COOKIE_AGE regardless.
+CONTACTPOINT_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 15 * 60)
 
 ROOT_URLCONF = "contactpoint.urls"
 WSGI_APPLICATION = "contactpoint.wsgi.application"
@@ -120,6 +140,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},  # lock-outs are warnings; every success need not be logged
 }
 
 # Serve static files from the app directories while debugging, without a collectstatic step.

@@ -29,3 +29,15 @@ def actor_for(
         password="a-long-password-for-tests",
     )
     return Actor.for_user(user, today=datetime.date.today())
+
+
+def sign_in_verified(client, user) -> None:
+    """Sign a test client in as if it had passed both factors."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

@@ -1,10 +1,13 @@
+import base64
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from contactpoint.access.roles import ROLES
 from contactpoint.access.services import roles_sync, user_create
@@ -13,6 +16,12 @@ from contactpoint.synthetic.load import load_population
 
 DEMO_PASSWORD = "contactpoint-demo"  # noqa: S105 - printed for the demo; the demo holds synthetic data only
 DEMO_LA_CODE = "383"  # Leeds: a large area in the synthetic population
+# Every demo user shares one published authenticator key: the demo holds synthetic data only.
+DEMO_TOTP_KEY_HEX = "636f6e74616374706f696e742d64656d6f2d6b6579"
+
+
+def demo_totp_secret() -> str:
+    return base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY_HEX)).decode()
 
 
 class Command(BaseCommand):
@@ -33,6 +42,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Sign in as any of these, with the password {DEMO_PASSWORD!r}:")
         for username, role in users:
             self.stdout.write(f"  {username:<20} {role}")
+        self.stdout.write(
+            f"Second step: add the key {demo_totp_secret()} to an authenticator app, or run "
+            "`.venv/bin/contactpoint demo_code` for the current code."
+        )
         self.stdout.write("Django admin for the ContactPoint team: /admin/ (user demo-system-admin)\n")
         if not no_server:
             call_command("runserver", addrport, use_reloader=False)
@@ -50,12 +63,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Loaded {counts['Child']} children in {time.perf_counter() - started:.0f}s.")
 
     def _users(self) -> list[tuple[str, str]]:
+        """One vetted user per role at the demo authority, each with the demo authenticator; idempotent."""
         la = Organisation.objects.filter(kind=OrganisationKind.LOCAL_AUTHORITY, code=DEMO_LA_CODE).first()
         la_code = la.code if la else DEMO_LA_CODE
-        created = []
+        users = []
         for role in ROLES:
             username = f"demo-{role.code.replace('_', '-')}"
-            if not get_user_model().objects.filter(username=username).exists():
+            user: Any = get_user_model().objects.filter(username=username).first()
+            if user is None:
                 user, _ = user_create(
                     username=username,
                     role_code=role.code,
@@ -67,5 +82,8 @@ class Command(BaseCommand):
                 if role.code == "system_admin":
                     user.is_staff = user.is_superuser = True
                     user.save(update_fields=["is_staff", "is_superuser"])
-            created.append((username, role.name))
-        return created
+            TOTPDevice.objects.get_or_create(
+                user=user, name="Demo authenticator", defaults={"key": DEMO_TOTP_KEY_HEX, "confirmed": True}
+            )
+            users.append((username, role.name))
+        return users

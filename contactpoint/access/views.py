@@ -1,0 +1,65 @@
+"""The second step of signing in: verify a second factor, or enrol one on first sign-in."""
+
+import base64
+
+import django_otp
+import qrcode
+import qrcode.image.svg
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import user_has_device
+
+from . import mfa
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+def _next(request: HttpRequest) -> str:
+    target = request.GET.get("next") or request.POST.get("next") or "/"
+    return target if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) else "/"
+
+
+@login_required
+def verify(request: HttpRequest) -> HttpResponse:
+    if not user_has_device(request.user):
+        return redirect("access:set_up")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = mfa.second_factor_verify(user=request.user, token=form.cleaned_data["code"])
+        if device is not None:
+            django_otp.login(request, device)
+            return redirect(_next(request))
+        form.add_error(
+            "code",
+            "The code is not right. Enter the 6-digit code from your authenticator app, or a recovery code.",
+        )
+    return render(request, "access/verify.html", {"form": form, "next": _next(request)})
+
+
+@login_required
+def set_up(request: HttpRequest) -> HttpResponse:
+    if user_has_device(request.user):
+        return redirect("access:verify")
+    device = mfa.totp_device_for_enrolment(request.user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = mfa.totp_confirm(device=device, token=form.cleaned_data["code"])
+        if codes is not None:
+            django_otp.login(request, device)
+            return render(request, "access/recovery_codes.html", {"codes": codes, "next": _next(request)})
+        form.add_error("code", "The code is not right. Check the time on your device and try again.")
+    secret = base64.b32encode(device.bin_key).decode()
+    qr_svg = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage).to_string(
+        encoding="unicode"
+    )
+    context = {"form": form, "secret": secret, "qr_svg": qr_svg, "next": _next(request)}
+    return render(request, "access/set_up.html", context)

@@ -1,0 +1,92 @@
+"""Cross-cutting: no page, API or command reaches a child's data except through access.door.
+
+Two checks. Every URL is either known to show no child data, or is marked as going through the
+door; a new URL fails this test until someone decides which it is. And no module outside the
+data layer imports the models that hold child data, so nothing can read them around the door.
+"""
+
+import ast
+from pathlib import Path
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+import contactpoint
+
+# Views that show no child's data (sign-in, health, index-wide counts, reference-data admin).
+NO_CHILD_DATA = {
+    "contactpoint.web.views.healthz",
+    "contactpoint.web.views.home",
+    "django.contrib.auth.views.LoginView",
+    "django.contrib.auth.views.LogoutView",
+    "contactpoint.access.views.verify",
+    "contactpoint.access.views.set_up",
+}
+# The data layer: where child data is written, linked and read through the door itself.
+DATA_LAYER = ("records", "feeds", "linkage", "synthetic", "access/door.py")
+# The models holding a child's values. `Child` itself (an ID and a creation time) may be looked up
+# anywhere: finding a child by ContactPoint ID reveals nothing about them.
+CHILD_DATA_MODELS = {
+    "ChildName",
+    "ChildGender",
+    "ChildBirthDate",
+    "ChildAddress",
+    "ChildIdentifier",
+    "Carer",
+    "EducationSetting",
+    "GPRegistration",
+    "Involvement",
+    "SourceRecord",
+    "SourceRecordVersion",
+    "QuarantinedRow",
+}
+
+
+def all_views(resolver: URLResolver | None = None, prefix: str = ""):
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from all_views(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            view = getattr(entry.callback, "view_class", entry.callback)
+            yield prefix + str(entry.pattern), f"{view.__module__}.{view.__qualname__}", entry.callback
+
+
+def test_every_url_is_either_free_of_child_data_or_goes_through_the_door():
+    unclassified = [
+        (route, name)
+        for route, name, callback in all_views()
+        if name not in NO_CHILD_DATA
+        and not route.startswith("admin/")  # reference data only: see the next test
+        and not getattr(callback, "uses_child_door", False)
+    ]
+    assert unclassified == [], "Classify these views (see this test's docstring)"
+
+
+def test_the_admin_registers_no_child_data_models():
+    from django.contrib import admin
+
+    registered = {model.__name__ for model in admin.site._registry}
+    assert registered & (CHILD_DATA_MODELS | {"Child", "Shield"}) == set()
+
+
+def test_nothing_outside_the_data_layer_imports_child_data_models():
+    root = Path(contactpoint.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        relative = path.relative_to(root).as_posix()
+        if (
+            relative.startswith(DATA_LAYER)
+            or "/tests/" in relative
+            or relative.startswith("tests/")
+            or "/migrations/" in relative
+        ):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), relative)):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.endswith(("records.models", "feeds.models"))
+            ):
+                imported = {alias.name for alias in node.names} & CHILD_DATA_MODELS
+                if imported:
+                    offenders.append((relative, sorted(imported)))
+    assert offenders == []
