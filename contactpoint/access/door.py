@@ -12,8 +12,11 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q
 
+from contactpoint.audit.models import EventType, Outcome
+from contactpoint.audit.services import audit_record
 from contactpoint.records.models import (
     Carer,
     Child,
@@ -103,7 +106,36 @@ class ChildRecordView:
 def child_record_for(
     actor: Actor, child: Child, *, reason: str, break_glass: bool = False
 ) -> ChildRecordView:
-    """The record as this actor may see it. A stated reason is required before any record opens."""
+    """The record as this actor may see it. A stated reason is required before any record opens.
+
+    The view and its audit event are written in one transaction: no audit, no data. A refusal is
+    audited too (it survives unless an enclosing transaction rolls back).
+    """
+    event = EventType.BREAK_GLASS if break_glass else EventType.VIEW
+    try:
+        with transaction.atomic():
+            view = _record(actor, child, reason=reason, break_glass=break_glass)
+            audit_record(
+                event_type=event,
+                actor=actor,
+                child_ids=[child.contactpoint_id],
+                reason=reason.strip(),
+                details={"restricted": view.restricted},
+            )
+            return view
+    except (PermissionDenied, ValidationError) as refusal:
+        audit_record(
+            event_type=event,
+            outcome=Outcome.DENIED,
+            actor=actor,
+            child_ids=[child.contactpoint_id],
+            reason=(reason or "").strip(),
+            details={"refused": str(refusal)[:200]},
+        )
+        raise
+
+
+def _record(actor: Actor, child: Child, *, reason: str, break_glass: bool) -> ChildRecordView:
     if not CAN_VIEW.allows(actor, child):
         raise PermissionDenied(f"The {actor.role} role cannot see children's records.")
     if not reason or not reason.strip():

@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from contactpoint.audit.models import EventType
+from contactpoint.audit.services import audit_record
 from contactpoint.records.models import Child, Organisation, OrganisationKind
 
 from . import permissions
@@ -72,6 +74,11 @@ def user_create(
     user = get_user_model().objects.create_user(username=username, password=password)
     today = today or datetime.date.today()
     vetting_date = today if vetted else None
+    audit_record(
+        event_type=EventType.ROLE_OR_VETTING,
+        username="operator",
+        details={"action": "user_created", "user": username, "role": role_code, "vetted": vetted},
+    )
     Profile.objects.create(
         user=user,
         role=role,
@@ -135,6 +142,11 @@ def api_token_issue(*, user: Any, name: str, lifetime: datetime.timedelta = API_
     ApiToken.objects.create(
         user=user, name=name, prefix=raw[:12], digest=_token_digest(raw), expires_at=timezone.now() + lifetime
     )
+    audit_record(
+        event_type=EventType.ADMIN,
+        username="operator",
+        details={"action": "api_token_issued", "user": user.get_username(), "prefix": raw[:12]},
+    )
     return raw
 
 
@@ -168,10 +180,18 @@ def shield_add(*, child: Child, actor: Actor, reason: str, today: datetime.date 
     if Shield.objects.filter(child=child, ended_at__isnull=True).exists():
         raise ValidationError(f"{child.contactpoint_id} is already shielded.")
     today = today or datetime.date.today()
-    return Shield.objects.create(
+    shield = Shield.objects.create(
         child=child,
         local_authority=actor.local_authority,
         reason=reason.strip()[:500],
         created_by_id=actor.user_id,
         review_due=today + SHIELD_REVIEW_INTERVAL,
     )
+    audit_record(
+        event_type=EventType.SHIELD,
+        actor=actor,
+        child_ids=[child.contactpoint_id],
+        reason=shield.reason,
+        details={"action": "added", "review_due": shield.review_due.isoformat()},
+    )
+    return shield

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from contactpoint.audit.models import EventType
+from contactpoint.audit.services import audit_record
 from contactpoint.records.models import Source
 
 from . import columns, formats
@@ -196,6 +198,16 @@ class FeedLoad:
                 feed_file.status = FeedFileStatus.LOADED
                 feed_file.finished_at = timezone.now()
                 fields += ["status", "finished_at"]
+                audit_record(
+                    event_type=EventType.FEED_LOAD,
+                    username="feed loader",
+                    details={
+                        "source": self.source.code,
+                        "file": feed_file.name,
+                        "sha256": feed_file.sha256,
+                        **{k: v for k, v in feed_file.report.items() if isinstance(v, int)},
+                    },
+                )
             feed_file.save(update_fields=fields)
         if self.progress and len(batch):
             self.progress(len(batch))

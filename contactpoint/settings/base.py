@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "contactpoint.records",
     "contactpoint.feeds",
     "contactpoint.access",
+    "contactpoint.audit",
     "contactpoint.web",
 ]
 
@@ -131,6 +132,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # Processes that validate large feed files while the loader writes (0: validate in-process).
 CONTACTPOINT_FEED_WORKERS = env_int("CONTACTPOINT_FEED_WORKERS", 2)
+
+# The key that signs audit events and checkpoints, kept outside the database (hex), or a file holding it.
+CONTACTPOINT_AUDIT_KEY = env_str("CONTACTPOINT_AUDIT_KEY", "")
+CONTACTPOINT_AUDIT_KEY_FILE = env_str("CONTACTPOINT_AUDIT_KEY_FILE", "")
 
 # Deployment shape: "national" holds every in-scope child; "targeted" only children known to services.
 CONTACTPOINT_SCOPE = env_str("CONTACTPOINT_SCOPE", "national")

@@ -24,3 +24,5 @@ def _local_secret_key() -> str:
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or _local_secret_key()
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
+CONTACTPOINT_AUDIT_KEY_FILE = env_str("CONTACTPOINT_AUDIT_KEY_FILE", str(DATA_DIR / "audit_key"))
+CONTACTPOINT_AUDIT_KEY_CREATE = True  # a demo makes its own key; production must be given one

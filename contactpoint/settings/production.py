@@ -7,6 +7,8 @@ DEBUG = False
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 DATABASES = {"default": database_from_env(DATA_DIR / "unused.sqlite3")}  # noqa: F405
 env_str("DATABASE_URL")  # required in production: the embedded SQLite file is for demos only
+if not (CONTACTPOINT_AUDIT_KEY or CONTACTPOINT_AUDIT_KEY_FILE):  # noqa: F405
+    env_str("CONTACTPOINT_AUDIT_KEY")  # required: raises, naming the variable
 
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)

@@ -10,7 +10,8 @@ IMPORT = "import django; from django.conf import settings; django.setup(); print
 
 
 def run_settings(module: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "DATABASE_URL")}
+    ours = ("DJANGO_SECRET_KEY", "DATABASE_URL", "CONTACTPOINT_AUDIT_KEY", "CONTACTPOINT_AUDIT_KEY_FILE")
+    clean = {k: v for k, v in os.environ.items() if k not in ours}
     return subprocess.run(
         [sys.executable, "-c", IMPORT],
         env={**clean, "DJANGO_SETTINGS_MODULE": module, **env},
@@ -23,8 +24,9 @@ def run_settings(module: str, env: dict[str, str]) -> subprocess.CompletedProces
 @pytest.mark.parametrize(
     ("env", "missing"),
     [
-        ({"DATABASE_URL": "postgres://u@h/db"}, "DJANGO_SECRET_KEY"),
-        ({"DJANGO_SECRET_KEY": "x" * 50}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://u@h/db", "CONTACTPOINT_AUDIT_KEY": "ab" * 32}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": "x" * 50, "CONTACTPOINT_AUDIT_KEY": "ab" * 32}, "DATABASE_URL"),
+        ({"DJANGO_SECRET_KEY": "x" * 50, "DATABASE_URL": "postgres://u@h/db"}, "CONTACTPOINT_AUDIT_KEY"),
     ],
 )
 def test_production_requires_its_secrets(env, missing):
@@ -36,7 +38,11 @@ def test_production_requires_its_secrets(env, missing):
 def test_production_starts_with_its_secrets():
     result = run_settings(
         "contactpoint.settings.production",
-        {"DJANGO_SECRET_KEY": "k" * 50, "DATABASE_URL": "postgres://u@127.0.0.1/db"},
+        {
+            "DJANGO_SECRET_KEY": "k" * 50,
+            "DATABASE_URL": "postgres://u@127.0.0.1/db",
+            "CONTACTPOINT_AUDIT_KEY": "ab" * 32,
+        },
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "kkkk"

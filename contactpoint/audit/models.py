@@ -1,0 +1,78 @@
+"""The audit log: append-only events, sealed into a hash chain, with signed checkpoints.
+
+Writers only insert events; they never wait for each other. A sealer appends each event, in id
+order, to the chain (AuditSeal: its position and a hash committing to everything before it), and
+from time to time signs the chain head with a key kept outside the database (AuditCheckpoint).
+Nothing here is ever updated or deleted: on PostgreSQL a trigger refuses it (migration 0002).
+Events hold ids, never names, so the log can outlive the records it describes.
+"""
+
+from django.db import models
+
+
+class EventType(models.TextChoices):
+    SIGN_IN = "sign_in", "Sign-in"
+    SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
+    SIGN_OUT = "sign_out", "Sign-out"
+    SEARCH = "search", "Search"
+    VIEW = "view", "Record view"
+    BREAK_GLASS = "break_glass", "Break-glass reveal"
+    CHANGE = "change", "Change"
+    MERGE = "merge", "Merge"
+    UNMERGE = "unmerge", "Unmerge"
+    SHIELD = "shield", "Shield change"
+    EXPORT = "export", "Export"
+    FEED_LOAD = "feed_load", "Feed load"
+    ROLE_OR_VETTING = "role_or_vetting", "Role or vetting change"
+    ADMIN = "admin", "Administrative act"
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", "Succeeded"
+    DENIED = "denied", "Refused"
+    ERROR = "error", "Failed"
+
+
+class AuditEvent(models.Model):
+    """One thing that happened. `uid` and `mac` (an HMAC over the content, keyed outside the
+    database) make a forged, copied or edited row detectable even before it is sealed."""
+
+    uid = models.UUIDField(unique=True, editable=False)
+    mac = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    event_type = models.CharField(max_length=20, choices=EventType.choices)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    actor_user_id = models.BigIntegerField(null=True, blank=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=32, blank=True)
+    actor_organisation = models.CharField(max_length=32, blank=True)
+    actor_local_authority = models.CharField(max_length=32, blank=True)
+    on_behalf_of = models.CharField(max_length=150, blank=True)
+    client = models.CharField(
+        max_length=200, blank=True, help_text="Address and agent, or the token's prefix."
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    child_ids = models.JSONField(default=list, help_text="ContactPoint IDs the event concerned or returned.")
+    details = models.JSONField(default=dict, help_text="Search parameters, counts, what changed (ids only).")
+
+    class Meta:
+        indexes = [models.Index(fields=["actor_user_id", "occurred_at"], name="audit_by_actor")]
+
+
+class AuditSeal(models.Model):
+    """An event's place in the chain: position, the previous hash and its own."""
+
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="seal")
+    position = models.BigIntegerField(unique=True)
+    previous_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+
+
+class AuditCheckpoint(models.Model):
+    """A signed chain head: a rewrite of the whole chain cannot reproduce the signature."""
+
+    position = models.BigIntegerField(unique=True)
+    entry_hash = models.CharField(max_length=64)
+    signature = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,126 @@
+"""The one entry point for audit events, and the sealer that chains them.
+
+`audit_record` is called inside the transaction that returns or changes data, so the data and its
+event commit together or not at all (no audit, no data).
+"""
+
+import datetime
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from contactpoint.access.actors import Actor
+
+from . import keys
+from .models import AuditCheckpoint, AuditEvent, AuditSeal, EventType, Outcome
+
+GENESIS = "0" * 64
+SEAL_GRACE = datetime.timedelta(seconds=5)  # longer than any transaction that writes an event
+HASHED_FIELDS = (
+    "uid",
+    "occurred_at",
+    "event_type",
+    "outcome",
+    "actor_user_id",
+    "actor_username",
+    "actor_role",
+    "actor_organisation",
+    "actor_local_authority",
+    "on_behalf_of",
+    "client",
+    "reason",
+    "child_ids",
+    "details",
+)
+_SEALER_LOCK = 0x43505F4155444954  # "CP_AUDIT": one sealer at a time on PostgreSQL
+
+
+def canonical(values: dict[str, Any]) -> bytes:
+    """The exact bytes an event's MAC and chain hash commit to."""
+    content = {field: values[field] for field in HASHED_FIELDS}
+    content["uid"] = str(content["uid"])
+    content["occurred_at"] = _utc(content["occurred_at"]).isoformat()
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _utc(moment: datetime.datetime) -> datetime.datetime:
+    return moment.astimezone(datetime.UTC)
+
+
+def audit_record(
+    *,
+    event_type: EventType,
+    outcome: Outcome = Outcome.SUCCESS,
+    actor: Actor | None = None,
+    username: str = "",
+    child_ids: Iterable[str] = (),
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    client: str = "",
+) -> AuditEvent:
+    values: dict[str, Any] = {
+        "uid": uuid.uuid4(),
+        "occurred_at": timezone.now(),
+        "event_type": event_type,
+        "outcome": outcome,
+        "actor_user_id": actor.user_id if actor else None,
+        "actor_username": actor.username if actor else username[:150],
+        "actor_role": actor.role if actor else "",
+        "actor_organisation": actor.organisation.code if actor else "",
+        "actor_local_authority": actor.local_authority.code if actor else "",
+        "on_behalf_of": actor.on_behalf_of.username if actor and actor.on_behalf_of else "",
+        "client": client[:200],
+        "reason": reason[:500],
+        "child_ids": sorted(set(child_ids)),
+        "details": details or {},
+    }
+    return AuditEvent.objects.create(mac=keys.sign(canonical(values)), **values)
+
+
+def chain_seal(*, limit: int = 100_000, grace: datetime.timedelta = SEAL_GRACE) -> int:
+    """Append settled, unsealed events to the chain in id order, then sign the new head."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK])
+        head = AuditSeal.objects.order_by("-position").select_related("event").first()
+        position, previous = (head.position, head.entry_hash) if head else (0, GENESIS)
+        after_id = head.event_id if head else 0
+        events = (
+            AuditEvent.objects.filter(id__gt=after_id, occurred_at__lte=timezone.now() - grace)
+            .order_by("id")
+            .values("id", *HASHED_FIELDS)[:limit]
+        )
+        seals = []
+        for event in events:
+            position += 1
+            previous = chain_hash(previous, canonical(event), event["id"])
+            seals.append(
+                AuditSeal(event_id=event["id"], position=position, previous_hash="", entry_hash=previous)
+            )
+        for seal, prior in zip(
+            seals, [head.entry_hash if head else GENESIS, *(s.entry_hash for s in seals)], strict=False
+        ):
+            seal.previous_hash = prior
+        AuditSeal.objects.bulk_create(seals, batch_size=5000)
+        if seals:
+            AuditCheckpoint.objects.create(
+                position=position,
+                entry_hash=previous,
+                signature=checkpoint_signature(position, previous),
+                key_id=keys.key_id(),
+            )
+        return len(seals)
+
+
+def chain_hash(previous: str, content: bytes, event_id: int) -> str:
+    return hashlib.sha256(previous.encode() + str(event_id).encode() + b"|" + content).hexdigest()
+
+
+def checkpoint_signature(position: int, entry_hash: str) -> str:
+    return keys.sign(f"{position}:{entry_hash}".encode())
