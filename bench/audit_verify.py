@@ -6,6 +6,7 @@ whole log at each size in one run, and extrapolates linearly to 100M events.
 """
 
 import argparse
+import datetime
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def fill(count: int) -> None:
     from contactpoint.audit.models import AuditEvent
     from contactpoint.audit.services import canonical
 
-    now = timezone.now() - timezone.timedelta(minutes=5)
+    now = timezone.now() - datetime.timedelta(minutes=5)
     batch = []
     for i in range(count):
         values = {
@@ -79,7 +80,7 @@ def main() -> None:
         fill(size - total)
         total = size
         started = time.perf_counter()
-        while chain_seal(grace=__import__("datetime").timedelta(0)):
+        while chain_seal(grace=datetime.timedelta(0)):
             pass
         sealed = time.perf_counter() - started
         started = time.perf_counter()

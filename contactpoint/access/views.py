@@ -12,6 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import user_has_device
 
+from contactpoint.audit.models import EventType, Outcome
+from contactpoint.audit.services import audit_record
+
 from . import mfa
 
 
@@ -28,6 +31,16 @@ def _next(request: HttpRequest) -> str:
     return target if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) else "/"
 
 
+def _audit_second_factor(request: HttpRequest, *, passed: bool, how: str) -> None:
+    audit_record(
+        event_type=EventType.SIGN_IN if passed else EventType.SIGN_IN_FAILED,
+        outcome=Outcome.SUCCESS if passed else Outcome.DENIED,
+        username=request.user.get_username(),
+        client=request.META.get("REMOTE_ADDR", ""),
+        details={"user_id": request.user.pk, "step": "second_factor", "device": how},
+    )
+
+
 @login_required
 def verify(request: HttpRequest) -> HttpResponse:
     if not user_has_device(request.user):
@@ -35,6 +48,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = mfa.second_factor_verify(user=request.user, token=form.cleaned_data["code"])
+        _audit_second_factor(request, passed=device is not None, how=type(device).__name__ if device else "")
         if device is not None:
             django_otp.login(request, device)
             return redirect(_next(request))
@@ -53,6 +67,7 @@ def set_up(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         codes = mfa.totp_confirm(device=device, token=form.cleaned_data["code"])
+        _audit_second_factor(request, passed=codes is not None, how="enrolment")
         if codes is not None:
             django_otp.login(request, device)
             return render(request, "access/recovery_codes.html", {"codes": codes, "next": _next(request)})

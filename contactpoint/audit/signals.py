@@ -1,4 +1,4 @@
-"""Sign-in successes and failures go to the audit log (the second factor is recorded by its view)."""
+"""Password sign-ins, failures and sign-outs are audited here; the second factor by its own view."""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver

@@ -148,3 +148,15 @@ def test_wrong_codes_slow_further_attempts(client):
     client.post(reverse("access:verify"), {"code": "000000" if code_for(device) != "000000" else "111111"})
     throttled = client.post(reverse("access:verify"), {"code": code_for(device)})
     assert "not right" in throttled.content.decode()  # even the right code waits out the delay
+
+
+def test_second_factor_attempts_are_audited(client):
+    from contactpoint.audit.models import AuditEvent
+
+    user = make_user("audited")
+    sign_in(client, "audited")
+    client.get(reverse("access:set_up"))
+    device = TOTPDevice.objects.get(user=user)
+    client.post(reverse("access:set_up"), {"code": code_for(device)})
+    steps = AuditEvent.objects.filter(actor_username="audited").values_list("event_type", "details__step")
+    assert ("sign_in", "password") in list(steps) and ("sign_in", "second_factor") in list(steps)

@@ -38,6 +38,7 @@ class Command(BaseCommand):
         roles_sync()
         self._population(children, seed)
         users = self._users()
+        call_command("seal_audit", grace_seconds=0, verbosity=0)
         self.stdout.write(self.style.SUCCESS(f"\nContactPoint demo: http://{addrport}/"))
         self.stdout.write(f"Sign in as any of these, with the password {DEMO_PASSWORD!r}:")
         for username, role in users:
