@@ -3,6 +3,7 @@
 import datetime
 import hashlib
 import secrets
+from collections import Counter
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -14,6 +15,7 @@ from django.utils import timezone
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
 from contactpoint.records.models import Child, Organisation, OrganisationKind
+from contactpoint.records.services import declared_row_sync
 
 from . import permissions
 from .actors import Actor
@@ -28,21 +30,20 @@ def roles_sync() -> tuple[int, int]:
     Returns (created, updated). Roles no longer declared are kept if users still hold them,
     so a mistaken edit cannot strand accounts; they simply stop granting permissions.
     """
-    created = updated = 0
-    for definition in ROLES:
-        wanted = {
-            "name": definition.name,
-            "description": definition.description,
-            "permissions": sorted(definition.permissions),
-        }
-        role, was_created = Role.objects.get_or_create(code=definition.code, defaults=wanted)
-        if was_created:
-            created += 1
-        elif any(getattr(role, key) != value for key, value in wanted.items()):
-            Role.objects.filter(pk=role.pk).update(**wanted)
-            updated += 1
+    outcomes = Counter(
+        declared_row_sync(
+            model=Role,
+            key={"code": definition.code},
+            wanted={
+                "name": definition.name,
+                "description": definition.description,
+                "permissions": sorted(definition.permissions),
+            },
+        )
+        for definition in ROLES
+    )
     Role.objects.exclude(code__in=[r.code for r in ROLES]).update(permissions=[])
-    return created, updated
+    return outcomes["created"], outcomes["updated"]
 
 
 @transaction.atomic

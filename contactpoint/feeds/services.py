@@ -1,6 +1,7 @@
 """Writes for feeds: registering sources, loading files."""
 
 import datetime
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contactpoint.records.models import Organisation, OrganisationKind, Source
+from contactpoint.records.services import declared_row_sync
 
 from .loader import FeedLoad, LoadResult
 from .sources import SOURCES
@@ -16,7 +18,7 @@ from .sources import SOURCES
 @transaction.atomic
 def sources_sync() -> tuple[int, int]:
     """Make the Source rows match sources.py; idempotent. Returns (created, updated)."""
-    created = updated = 0
+    outcomes: Counter[str] = Counter()
     for definition in SOURCES:
         owner, _ = Organisation.objects.get_or_create(
             kind=OrganisationKind.NATIONAL_BODY,
@@ -31,13 +33,8 @@ def sources_sync() -> tuple[int, int]:
             "identifiers_private": definition.identifiers_private,
             "allowed_columns": list(definition.extra_columns),
         }
-        source, was_created = Source.objects.get_or_create(code=definition.code, defaults=wanted)
-        if was_created:
-            created += 1
-        elif any(getattr(source, key) != value for key, value in wanted.items()):
-            Source.objects.filter(pk=source.pk).update(**wanted)
-            updated += 1
-    return created, updated
+        outcomes[declared_row_sync(model=Source, key={"code": definition.code}, wanted=wanted)] += 1
+    return outcomes["created"], outcomes["updated"]
 
 
 def feed_load(

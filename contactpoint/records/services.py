@@ -10,6 +10,7 @@ import datetime
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from stdnum.iso7064 import mod_37_36
@@ -207,3 +208,14 @@ def organisations_load(*, rows: Iterable[Mapping[str, str]]) -> tuple[int, int]:
             _save_validated(organisation)
             updated += 1
     return created, updated
+
+
+def declared_row_sync[M: models.Model](*, model: type[M], key: dict[str, Any], wanted: dict[str, Any]) -> str:
+    """Make one row match its declaration (roles, sources): 'created', 'updated' or 'unchanged'."""
+    row, created = model._default_manager.get_or_create(**key, defaults=wanted)
+    if created:
+        return "created"
+    if any(getattr(row, name) != value for name, value in wanted.items()):
+        model._default_manager.filter(pk=row.pk).update(**wanted)
+        return "updated"
+    return "unchanged"

@@ -41,3 +41,19 @@ def sign_in_verified(client, user) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+TEST_PASSWORD = "a-long-password-for-tests"
+
+
+def make_user(name: str, role: str = "practitioner", *, vetted: bool = True, organisation: str = "383"):
+    """A user created through the create_user command, as an operator would; returns its profile."""
+    import io
+
+    from django.core.management import call_command
+
+    from contactpoint.access.models import Profile
+
+    options = ["--role", role, "--organisation", organisation, "--password", TEST_PASSWORD]
+    call_command("create_user", name, *options, *(["--vetted"] if vetted else []), stdout=io.StringIO())
+    return Profile.objects.get(user__username=name)

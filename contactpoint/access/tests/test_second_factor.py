@@ -10,26 +10,15 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from contactpoint.access.middleware import LAST_SEEN, SIGNED_IN_AT
-from contactpoint.access.models import Profile
+from contactpoint.access.tests.factories import TEST_PASSWORD
+from contactpoint.access.tests.factories import make_user as make_profile
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "a-long-password-for-tests"
+PASSWORD = TEST_PASSWORD
 
 
 def make_user(name, role="practitioner"):
-    call_command(
-        "create_user",
-        name,
-        "--role",
-        role,
-        "--organisation",
-        "383",
-        "--password",
-        PASSWORD,
-        "--vetted",
-        stdout=io.StringIO(),
-    )
-    return Profile.objects.get(user__username=name).user
+    return make_profile(name, role).user
 
 
 def code_for(device: TOTPDevice, offset: int = 0) -> str:

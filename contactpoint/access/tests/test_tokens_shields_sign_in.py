@@ -10,27 +10,12 @@ from django.urls import reverse
 
 from contactpoint.access.models import ApiToken, Profile, Shield
 from contactpoint.access.services import api_token_authenticate, api_token_issue, api_token_revoke
+from contactpoint.access.tests.factories import TEST_PASSWORD, make_user
 from contactpoint.records.models import OrganisationKind
 from contactpoint.records.tests.factories import ChildFactory, OrganisationFactory
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "a-long-password-for-tests"
-
-
-def make_user(name, role="practitioner", *, vetted=True, organisation="383"):
-    call_command(
-        "create_user",
-        name,
-        "--role",
-        role,
-        "--organisation",
-        organisation,
-        "--password",
-        PASSWORD,
-        *(["--vetted"] if vetted else []),
-        stdout=io.StringIO(),
-    )
-    return Profile.objects.get(user__username=name)
+PASSWORD = TEST_PASSWORD
 
 
 def lapse(profile):

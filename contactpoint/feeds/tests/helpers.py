@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from contactpoint.feeds import columns
 from contactpoint.feeds.models import (
     DataQualityWarning,
     FeedFile,
@@ -16,19 +17,7 @@ from contactpoint.feeds.models import (
 )
 
 EXTRACTED = timezone.make_aware(datetime.datetime(2026, 10, 1, 6, 0))
-HEADER = (
-    "source_record_id",
-    "given_name",
-    "middle_names",
-    "family_name",
-    "date_of_birth",
-    "gender",
-    "address_line_1",
-    "town",
-    "postcode",
-    "nhs_number",
-    "upn",
-)
+HEADER = columns.CANONICAL
 
 
 def child_row(srid: str, **values: str) -> dict[str, str]:
