@@ -49,3 +49,20 @@ class Actor:
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
+
+    def on_behalf_of_user(self, user: AbstractBaseUser) -> "Actor":
+        """Mediated access: this actor (say a service-desk colleague) acts for another user.
+
+        What may be seen is the requester's, not the mediator's; both are recorded by the audit
+        log (the mediator as actor, the requester as on-behalf-of).
+        """
+        requester = Actor.for_user(user)
+        return Actor(
+            user_id=self.user_id,
+            username=self.username,
+            role=requester.role,
+            permissions=requester.permissions & self.permissions,
+            organisation=requester.organisation,
+            local_authority=requester.local_authority,
+            on_behalf_of=requester,
+        )

@@ -34,7 +34,7 @@ from contactpoint.records.models import (
 
 from . import permissions as p
 from .actors import Actor
-from .models import Shield
+from .models import BreakGlassAlert, Shield
 from .policies import HasPermission, Where, in_own_area
 
 CAN_VIEW = HasPermission(p.VIEW_CHILD_RECORD)
@@ -143,7 +143,16 @@ def _record(actor: Actor, child: Child, *, reason: str, break_glass: bool) -> Ch
     shield = Shield.objects.filter(child=child, ended_at__isnull=True).first()
     if break_glass and not MAY_BREAK_GLASS.allows(actor, shield):
         raise PermissionDenied(f"The {actor.role} role cannot override a shield.")
-    restricted = shield is not None and not (SEES_THROUGH_SHIELD.allows(actor, shield) or break_glass)
+    sees_through = shield is not None and SEES_THROUGH_SHIELD.allows(actor, shield)
+    if shield is not None and break_glass and not sees_through:
+        BreakGlassAlert.objects.create(
+            child=child,
+            shield=shield,
+            local_authority=shield.local_authority,
+            user_id=actor.user_id,
+            reason=reason.strip()[:500],
+        )
+    restricted = shield is not None and not (sees_through or break_glass)
     view = _core(child, shielded=shield is not None, restricted=restricted)
     if restricted:
         return _with(view, carers=[CarerView(c.given_name, c.family_name) for c in _live(Carer, child)])

@@ -97,3 +97,16 @@ class Shield(models.Model):
             ),
             models.CheckConstraint(condition=~models.Q(reason=""), name="shield_has_reason"),
         ]
+
+
+class BreakGlassAlert(models.Model):
+    """Raised the moment a shield is overridden: the shielding authority investigates every one."""
+
+    child = models.ForeignKey("records.Child", on_delete=models.CASCADE, related_name="+")
+    shield = models.ForeignKey(Shield, on_delete=models.PROTECT, related_name="alerts")
+    local_authority = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    investigated_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=500, blank=True)

@@ -75,6 +75,10 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
     "Shield": frozenset(
         {"local_authority", "reason", "created_by", "created_at", "review_due", "ended_at", "ended_by"}
     ),
+    # Not statutory items but the record of a shield being overridden, for the authority to investigate.
+    "BreakGlassAlert": frozenset(
+        {"shield", "local_authority", "user", "reason", "raised_at", "investigated_at", "outcome"}
+    ),
     "Involvement": frozenset(
         {
             "organisation",

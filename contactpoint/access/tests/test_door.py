@@ -187,3 +187,32 @@ def test_break_glass_reveals_only_for_roles_granted_it(world):
         child_record_for(
             actor_for("practitioner", world["school"]), world["child"], reason=REASON, break_glass=True
         )
+
+
+def test_break_glass_raises_an_alert_to_the_shielding_authority(world):
+    from contactpoint.access.models import BreakGlassAlert
+
+    shield(world)
+    other_team = actor_for("la_management", world["other_la"])
+    child_record_for(other_team, world["child"], reason="Child in A&E, mother unreachable", break_glass=True)
+    alert = BreakGlassAlert.objects.get()
+    assert (alert.local_authority, alert.user_id, alert.reason) == (
+        world["la"],
+        other_team.user_id,
+        "Child in A&E, mother unreachable",
+    )
+    child_record_for(actor_for("la_management", world["la"], username="own"), world["child"], reason=REASON)
+    assert BreakGlassAlert.objects.count() == 1  # the authority's own team raises no alert
+
+
+def test_mediated_access_sees_what_the_requester_may_and_records_both(world):
+    from contactpoint.access.models import Profile
+    from contactpoint.audit.models import AuditEvent
+
+    mediator = actor_for("la_management", world["la"], username="desk")
+    requester = actor_for("national_partner", world["nhs"], local_authority=world["la"], username="partner")
+    acting = mediator.on_behalf_of_user(Profile.objects.get(user__username="partner").user)
+    view = child_record_for(acting, world["child"], reason="Phone request from partner")
+    assert services_seen(view) == {"social_care"}  # the requester's view: no sensitive services
+    event = AuditEvent.objects.get(event_type="view")
+    assert (event.actor_username, event.on_behalf_of) == ("desk", requester.username)
