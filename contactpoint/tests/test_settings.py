@@ -60,3 +60,18 @@ def test_a_malformed_boolean_is_an_error_not_a_guess(tmp_path):
     )
     assert result.returncode != 0
     assert "DJANGO_DEBUG must be true or false" in result.stderr
+
+
+def test_sample_env_documents_every_variable_the_settings_read():
+    import re
+    from pathlib import Path
+
+    settings_dir = Path(__file__).resolve().parent.parent / "settings"
+    read = set()
+    for path in settings_dir.glob("*.py"):
+        read |= set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z_]+)"', path.read_text()))
+    documented = set(
+        re.findall(r"^([A-Z_]+)=", (settings_dir.parent.parent / "sample.env").read_text(), re.M)
+    )
+    assert read, "the settings read no variables? the pattern is wrong"
+    assert read - documented == set()
