@@ -154,13 +154,14 @@ def _record(actor: Actor, child: Child, *, reason: str, break_glass: bool) -> Ch
         )
     restricted = shield is not None and not (sees_through or break_glass)
     view = _core(child, shielded=shield is not None, restricted=restricted)
+    carers = _carers(child)
     if restricted:
-        return _with(view, carers=[CarerView(c.given_name, c.family_name) for c in _live(Carer, child)])
+        return _with(view, carers=[CarerView(c.given_name, c.family_name) for c in carers])
     return _with(
         view,
         address=_address(child),
         identifiers=_identifiers(actor, child),
-        carers=[_carer(c) for c in _live(Carer, child)],
+        carers=[_carer(c) for c in carers],
         schools=[_setting(s) for s in _live(EducationSetting, child).select_related("organisation")],
         gp_practices=[_setting(g) for g in _live(GPRegistration, child).select_related("organisation")],
         involvements=_involvements(actor, child),
@@ -223,6 +224,17 @@ def _contact(organisation) -> ContactView:
         part for part in (organisation.address_line_1, organisation.town, organisation.postcode) if part
     )
     return ContactView(organisation.name, organisation.phone, organisation.email, address)
+
+
+def _carers(child: Child) -> list[Carer]:
+    """One entry per person: several sources name the same carer; the most authoritative, latest wins."""
+    by_person: dict[tuple[str, str], list[Carer]] = {}
+    for carer in _live(Carer, child).select_related("source"):
+        by_person.setdefault((carer.given_name.casefold(), carer.family_name.casefold()), []).append(carer)
+    return [
+        min(assertions, key=lambda c: (c.source.authority_rank, -c.asserted_at.timestamp(), -c.pk))
+        for assertions in by_person.values()
+    ]
 
 
 def _carer(carer: Carer) -> CarerView:

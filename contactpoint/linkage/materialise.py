@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
+from contactpoint.feeds.loader import bulk_insert
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.records import services
 from contactpoint.records.models import (
@@ -192,7 +193,7 @@ class Materialiser:
         held = self._children_with_assertions(children)
         self._choose_for_new_children(held)
         for model, items in self.items.items():
-            model._default_manager.bulk_create(items, batch_size=BATCH)
+            insert_instances(model, items, now=now)
         for child_id in held:
             services.child_values_choose(child=Child(pk=child_id))
         return {model.__name__: len(items) for model, items in self.items.items()}
@@ -231,6 +232,21 @@ class Materialiser:
             for assertions in by_child.values():
                 if winner := services.survivor(assertions):
                     winner.is_chosen = True
+
+
+def insert_instances(model: type[models.Model], items: list[models.Model], *, now: datetime.datetime) -> None:
+    """Insert unsaved instances without the ORM's per-batch SQL compilation (COPY on PostgreSQL).
+
+    The instances are built and validated by this module; their primary keys are not needed
+    afterwards, and `recorded_at` (auto_now_add) is set here as the ORM would.
+    """
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    for item in items:
+        # As bulk_create does: take FK ids from related objects saved since (the practitioners).
+        item._prepare_related_fields_for_save(operation_name="insert_instances")  # type: ignore[attr-defined]
+        item.recorded_at = now  # type: ignore[attr-defined]
+    rows = ([f.get_db_prep_save(getattr(item, f.attname), connection) for f in fields] for item in items)
+    bulk_insert(model._meta.db_table, [str(f.column) for f in fields], rows)
 
 
 def _carer_fields(carer: dict[str, Any]) -> dict[str, Any]:

@@ -102,6 +102,25 @@ def world():
     }
 
 
+def test_a_carer_named_by_several_sources_appears_once_from_the_best_source(world):
+    from contactpoint.records.tests.factories import SourceFactory as Sources
+
+    child = world["child"]
+    weaker = Sources(authority_rank=90)
+    Carer.objects.create(
+        child=child,
+        source=weaker,
+        source_record_id="W",
+        asserted_at=timezone.now(),
+        given_name="SARA",
+        family_name="KHAN",
+        relationship="mother",
+        phone="07700 900999",
+    )
+    view = child_record_for(actor_for("practitioner", world["school"]), child, reason=REASON)
+    assert [(c.family_name, c.contact.phone) for c in view.carers] == [("Khan", "07700 900001")]
+
+
 def services_seen(view) -> set[str]:
     return {i.service_type for i in view.involvements}
 

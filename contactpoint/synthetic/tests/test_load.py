@@ -46,6 +46,12 @@ def test_invalid_identifiers_are_left_out_not_stored(loaded):
         assert nhs.is_valid(value)
 
 
+def test_involvements_name_their_practitioner(loaded):
+    involvements = Involvement.objects.all()
+    assert involvements.exists()
+    assert not involvements.filter(practitioner__isnull=True).exists()
+
+
 def test_sensitive_involvements_carry_their_basis(loaded):
     for involvement in Involvement.objects.filter(is_sensitive=True):
         assert involvement.sensitive_basis in ("consent", "significant_harm")
