@@ -99,10 +99,6 @@ def contactpoint_id_issue(*, attempts: int = 5) -> str:
     raise RuntimeError("Could not issue an unused ContactPoint ID; the random source may be broken.")
 
 
-def child_create() -> Child:
-    return Child.objects.create(contactpoint_id=contactpoint_id_issue())
-
-
 def _save_validated[ItemT: models.Model](instance: ItemT) -> ItemT:
     """full_clean runs field validators, clean() (check digits) and the database constraints."""
     instance.full_clean()

@@ -67,13 +67,6 @@ class ChildNameFactory(ChildItemFactory):
     family_name = "Khan"
 
 
-class ChildBirthDateFactory(ChildItemFactory):
-    class Meta:
-        model = models.ChildBirthDate
-
-    date_of_birth = datetime.date(2015, 3, 14)
-
-
 class ChildAddressFactory(ChildItemFactory):
     class Meta:
         model = models.ChildAddress
