@@ -8,4 +8,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         created, updated = sources_sync()
-        self.stdout.write(f"Sources in step: {created} created, {updated} updated.")
+        if options["verbosity"] > 0:
+            self.stdout.write(f"Sources in step: {created} created, {updated} updated.")
