@@ -24,8 +24,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check contactpoint bench
 	$(BIN)/mypy contactpoint bench
 
+# Scale benchmarks: minutes each, never part of `make test` or CI.
 bench: $(STAMP)
 	$(BIN)/python bench/synth.py
+	$(BIN)/python bench/feed_load.py --cases postgresql:2,postgresql:0,sqlite:2
+	$(BIN)/python bench/audit_verify.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
