@@ -72,7 +72,13 @@ def repair(value: str) -> tuple[str, tuple[Invalid, ...]]:
 
 
 def texts(max_length: int):
-    return lambda value: text(value, max_length=max_length)
+    """A free-text parser; it carries its limit so the validator's ASCII fast path can use it."""
+
+    def parse(value: str) -> Parsed:
+        return text(value, max_length=max_length)
+
+    parse.plain_limit = max_length  # type: ignore[attr-defined]
+    return parse
 
 
 def name(value: str, *, max_length: int = 100) -> Parsed:
@@ -84,7 +90,13 @@ def name(value: str, *, max_length: int = 100) -> Parsed:
 
 
 def names(max_length: int):
-    return lambda value: name(value, max_length=max_length)
+    """A name parser; it carries its limit so the validator's ASCII fast path can use it."""
+
+    def parse(value: str) -> Parsed:
+        return name(value, max_length=max_length)
+
+    parse.name_limit = max_length  # type: ignore[attr-defined]
+    return parse
 
 
 def _is_unicode_name(value: str) -> bool:

@@ -73,34 +73,6 @@ PARSERS: dict[str, tuple[Parser, Any]] = {
 # The values a source record holds, in the order the loader stores and fingerprints them.
 VALUE_COLUMNS = (*columns.CANONICAL[1:], "former_family_name", "retention_consent")
 
-# Free-text columns and their limits: any printable ASCII within the limit is valid as it stands.
-PLAIN_TEXT = {
-    "source_record_id": 128,
-    "address_line_1": 200,
-    "town": 100,
-    "school_urn": 32,
-    "gp_practice_code": 32,
-    "organisation_code": 32,
-    "practitioner_id": 128,
-    "practitioner_job_title": 120,
-    "practitioner_phone": 40,
-    "practitioner_email": 254,
-    **{f"carer_{i}_{key}": limit for i in (1, 2) for key, limit in (("phone", 40), ("email", 254))},
-}
-
-
-NAME_LIMITS = {
-    c: limit
-    for c, limit in (
-        ("given_name", 100),
-        ("middle_names", 200),
-        ("family_name", 100),
-        ("former_family_name", 100),
-        ("practitioner_given_name", 100),
-        ("practitioner_family_name", 100),
-        *((f"carer_{i}_{k}", 100) for i in (1, 2) for k in ("given_name", "family_name")),
-    )
-}
 _CARER_KEYS = tuple({key: f"carer_{i}_{key}" for key in _CARER_PARSERS} for i in (1, 2))
 GROUPS = {
     "carers": frozenset(c for keys in _CARER_KEYS for c in keys.values()),
@@ -157,7 +129,9 @@ class RowValidator:
     def __init__(self, *, accepted: frozenset[str], today: datetime.date):
         self.today = today
         self.plan = [
-            (c, PARSERS[c][0], PLAIN_TEXT.get(c, 0), NAME_LIMITS.get(c, 0)) for c in PARSERS if c in accepted
+            (c, parse, getattr(parse, "plain_limit", 0), getattr(parse, "name_limit", 0))
+            for c, (parse, _) in PARSERS.items()
+            if c in accepted
         ]
         self.groups = {group for group, members in GROUPS.items() if accepted & members}
         needed = {*VALUE_COLUMNS, "source_record_id", "record_status"}.union(
