@@ -26,7 +26,6 @@ from contactpoint.records.models import (
     ChildGender,
     ChildIdentifier,
     ChildName,
-    ChosenItem,
     EducationSetting,
     GPRegistration,
     IdentifierScheme,
@@ -200,15 +199,8 @@ class Materialiser:
 
     def _supersede_previous(self, now: datetime.datetime) -> None:
         """What these records asserted before becomes history before their new values go in."""
-        for model in services.ITEM_MODELS.values():
-            extra = {"is_chosen": False} if issubclass(model, ChosenItem) else {}
-            for source_id, record_ids in self.keys.items():
-                for start in range(0, len(record_ids), BATCH):
-                    model._default_manager.filter(
-                        source_id=source_id,
-                        source_record_id__in=record_ids[start : start + BATCH],
-                        superseded_at__isnull=True,
-                    ).update(superseded_at=now, **extra)
+        for source_id, record_ids in self.keys.items():
+            services.assertions_supersede(source_id=source_id, source_record_ids=record_ids, at=now)
 
     def _children_with_assertions(self, children: set[int]) -> set[int]:
         ids = sorted(children)

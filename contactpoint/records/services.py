@@ -155,19 +155,32 @@ def child_values_choose(*, child: Child) -> dict[str, ChosenItem | None]:
 @transaction.atomic
 def assertion_supersede(*, source: Source, source_record_id: str, at: datetime.datetime) -> int:
     """A source replaced or withdrew its record: its values become history, never deleted."""
-    count = 0
-    children: set[int] = set()
-    for model in ITEM_MODELS.values():
-        current = model._default_manager.filter(
-            source=source, source_record_id=source_record_id, superseded_at__isnull=True
-        )
-        children.update(current.values_list("child_id", flat=True))
-        count += current.update(
-            superseded_at=at, **({"is_chosen": False} if issubclass(model, ChosenItem) else {})
-        )
+    count, children = assertions_supersede(source_id=source.pk, source_record_ids=[source_record_id], at=at)
     for child in Child.objects.filter(pk__in=children):
         child_values_choose(child=child)
     return count
+
+
+def assertions_supersede(
+    *, source_id: int, source_record_ids: Sequence[str], at: datetime.datetime, chunk: int = 2000
+) -> tuple[int, set[int]]:
+    """Mark what these records of one source assert as history. Returns (rows, children touched).
+
+    Callers re-apply survivorship for the children, now or after adding the records' new values.
+    """
+    count = 0
+    children: set[int] = set()
+    for model in ITEM_MODELS.values():
+        unchoose = {"is_chosen": False} if issubclass(model, ChosenItem) else {}
+        for start in range(0, len(source_record_ids), chunk):
+            current = model._default_manager.filter(
+                source_id=source_id,
+                source_record_id__in=source_record_ids[start : start + chunk],
+                superseded_at__isnull=True,
+            )
+            children.update(current.values_list("child_id", flat=True))
+            count += current.update(superseded_at=at, **unchoose)
+    return count, children
 
 
 @transaction.atomic
