@@ -219,11 +219,13 @@ def _identifiers(actor: Actor, child: Child) -> list[tuple[str, str]]:
     return sorted({(i.scheme if i.scheme != "other" else i.scheme_name, i.value) for i in issued_here})
 
 
+def _postal(holder) -> str:
+    """An organisation's or carer's address on one line."""
+    return ", ".join(part for part in (holder.address_line_1, holder.town, holder.postcode) if part)
+
+
 def _contact(organisation) -> ContactView:
-    address = ", ".join(
-        part for part in (organisation.address_line_1, organisation.town, organisation.postcode) if part
-    )
-    return ContactView(organisation.name, organisation.phone, organisation.email, address)
+    return ContactView(organisation.name, organisation.phone, organisation.email, _postal(organisation))
 
 
 def _carers(child: Child) -> list[Carer]:
@@ -238,13 +240,14 @@ def _carers(child: Child) -> list[Carer]:
 
 
 def _carer(carer: Carer) -> CarerView:
-    address = ", ".join(part for part in (carer.address_line_1, carer.town, carer.postcode) if part)
     return CarerView(
         carer.given_name,
         carer.family_name,
         carer.relationship,
         carer.has_parental_responsibility,
-        ContactView(f"{carer.given_name} {carer.family_name}".strip(), carer.phone, carer.email, address),
+        ContactView(
+            f"{carer.given_name} {carer.family_name}".strip(), carer.phone, carer.email, _postal(carer)
+        ),
     )
 
 
