@@ -99,6 +99,23 @@ def contactpoint_id_issue(*, attempts: int = 5) -> str:
     raise RuntimeError("Could not issue an unused ContactPoint ID; the random source may be broken.")
 
 
+def contactpoint_ids_issue(*, count: int, chunk: int = 5000) -> list[str]:
+    """Issue many IDs at once (bulk loads): the same registry, never an ID issued before."""
+    fresh: set[str] = set()
+    while len(fresh) < count:
+        candidates = {contactpoint_id_generate() for _ in range(count - len(fresh))} - fresh
+        listed = list(candidates)
+        for start in range(0, len(listed), chunk):
+            taken = IssuedContactPointId.objects.filter(value__in=listed[start : start + chunk])
+            candidates -= set(taken.values_list("value", flat=True))
+        fresh |= candidates
+    issued = sorted(fresh)
+    IssuedContactPointId.objects.bulk_create(
+        [IssuedContactPointId(value=v) for v in issued], batch_size=chunk
+    )
+    return issued
+
+
 def _save_validated[ItemT: models.Model](instance: ItemT) -> ItemT:
     """full_clean runs field validators, clean() (check digits) and the database constraints."""
     instance.full_clean()

@@ -18,7 +18,7 @@ from contactpoint.feeds.models import SourceRecord
 from contactpoint.feeds.services import feed_load, sources_sync
 from contactpoint.linkage.materialise import materialise
 from contactpoint.records import services
-from contactpoint.records.models import Child, IssuedContactPointId
+from contactpoint.records.models import Child
 
 BATCH = 2000
 
@@ -56,13 +56,7 @@ def link_by_ground_truth(directory: Path) -> int:
         SourceRecord.objects.filter(child__isnull=True).values_list("pk", "source__code", "source_record_id")
     )
     people = sorted({truth[(source, srid)] for _, source, srid in records}, key=int)
-    ids: set[str] = set()
-    while len(ids) < len(people):
-        ids.add(services.contactpoint_id_generate())
-    ordered = sorted(ids)
-    IssuedContactPointId.objects.bulk_create(
-        [IssuedContactPointId(value=v) for v in ordered], batch_size=BATCH
-    )
+    ordered = services.contactpoint_ids_issue(count=len(people))
     Child.objects.bulk_create([Child(contactpoint_id=v) for v in ordered], batch_size=BATCH)
     child_of = dict(
         zip(

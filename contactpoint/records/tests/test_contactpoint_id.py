@@ -41,3 +41,11 @@ def test_issuing_gives_up_loudly_when_every_candidate_is_taken(monkeypatch):
     monkeypatch.setattr(services, "contactpoint_id_generate", lambda: taken)
     with pytest.raises(RuntimeError, match="Could not issue"):
         services.contactpoint_id_issue()
+
+
+def test_bulk_issue_never_hands_out_an_id_issued_before(monkeypatch):
+    retired = services.contactpoint_id_issue()
+    candidates = iter([retired, "CP" + "B" * 12, "CP" + "C" * 12])
+    monkeypatch.setattr(services, "contactpoint_id_generate", lambda: next(candidates))
+    assert services.contactpoint_ids_issue(count=2) == ["CP" + "B" * 12, "CP" + "C" * 12]
+    assert IssuedContactPointId.objects.count() == 3
