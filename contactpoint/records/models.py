@@ -125,6 +125,10 @@ class Child(models.Model):
 
     contactpoint_id = models.CharField(max_length=20, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A child found to be another child's duplicate keeps its row, so the ContactPoint ID that
+    # practitioners may have noted still resolves (to the survivor), and the merge can be undone.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    merged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "children"
@@ -329,8 +333,11 @@ class ChildIdentifier(ChildItem):
                 name="childidentifier_other_is_named",
             ),
             models.CheckConstraint(condition=~Q(value=""), name="childidentifier_has_value"),
+            # Live assertions only: a record re-asserted (changed, or moved back by an unmerge)
+            # repeats a value its superseded history already holds.
             models.UniqueConstraint(
                 fields=["child", "scheme", "scheme_name", "value", "source", "source_record_id"],
+                condition=Q(superseded_at__isnull=True),
                 name="childidentifier_unique_assertion",
             ),
         ]

@@ -16,7 +16,7 @@ BOOKKEEPING_FIELDS = frozenset(
 
 # Statutory items, per model that holds them.
 STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
-    "Child": frozenset({"contactpoint_id", "created_at"}),
+    "Child": frozenset({"contactpoint_id", "created_at", "merged_into", "merged_at"}),
     "ChildName": frozenset({"kind", "given_name", "middle_names", "family_name"}),
     "ChildGender": frozenset({"gender"}),
     "ChildBirthDate": frozenset({"date_of_birth"}),
@@ -78,6 +78,29 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
     # Not statutory items but the record of a shield being overridden, for the authority to investigate.
     "BreakGlassAlert": frozenset(
         {"shield", "local_authority", "user", "reason", "raised_at", "investigated_at", "outcome"}
+    ),
+    # Linkage's bookkeeping: which records share a blocking key, and how each came to its child.
+    "CandidateKey": frozenset({"record", "key"}),
+    "RecordLink": frozenset({"record", "previous_child", "how", "evidence", "model_version", "run", "at"}),
+    "ReviewItem": frozenset(
+        {
+            "child_a",
+            "child_b",
+            "record_a",
+            "record_b",
+            "evidence",
+            "weights",
+            "reason",
+            "model_version",
+            "run",
+            "status",
+            "created_at",
+            "decided_by",
+            "decided_at",
+        }
+    ),
+    "ChildMerge": frozenset(
+        {"survivor", "merged", "record_ids", "reason", "by", "at", "undone_at", "undone_by"}
     ),
     "Involvement": frozenset(
         {

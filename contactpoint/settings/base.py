@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "contactpoint.feeds",
     "contactpoint.access",
     "contactpoint.audit",
+    "contactpoint.linkage",
+    "contactpoint.search",
     "contactpoint.web",
 ]
 
@@ -151,3 +153,8 @@ LOGGING = {
 # Serve static files from the app directories while debugging, without a collectstatic step.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# Linkage: the match model artifact in force (a file in contactpoint/linkage/artifacts/ or a path;
+# empty means the newest shipped) and the engine full runs use (duckdb, or spark at national scale).
+CONTACTPOINT_LINKAGE_MODEL = env_str("CONTACTPOINT_LINKAGE_MODEL", "")
+CONTACTPOINT_LINKAGE_ENGINE = env_str("CONTACTPOINT_LINKAGE_ENGINE", "duckdb")

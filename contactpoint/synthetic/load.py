@@ -1,8 +1,8 @@
 """Load a synthetic population for the demo, through the real feed path.
 
-Files go through the feed loader exactly as a source's would. Linkage is then stood in for by
-the ground truth (each person becomes one child), which only a synthetic population has; the
-linked records are materialised into child records by the same code real linkage uses.
+Files go through the feed loader exactly as a source's would, then through real linkage (the
+shipped match model). `link_by_ground_truth` stands in for linkage where a test needs every
+record in its true child regardless of the model (only a synthetic population has the truth).
 """
 
 import csv
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.feeds.services import feed_load, sources_sync
-from contactpoint.linkage.materialise import materialise
+from contactpoint.linkage.services import link_run
 from contactpoint.records import services
 from contactpoint.records.models import Child
 
@@ -39,12 +39,9 @@ def load_population(directory: Path, say: Callable[[str], None] = lambda _: None
         when = timezone.make_aware(datetime.datetime.fromisoformat(extracted))
         report = feed_load(source_code=source, path=directory / f"{source}.csv", extracted_at=when).report
         say(f"  {source}: {report['loaded']} loaded, {report['quarantined']} quarantined")
-    linked = link_by_ground_truth(directory)
-    say(f"  linked {linked} source records by ground truth")
-    counts = materialise(
-        SourceRecord.objects.filter(child__isnull=False).select_related("source__organisation")
-    )
-    counts["Child"] = Child.objects.count()
+    run = link_run(say=say)
+    counts = dict(run.counts)
+    counts["Child"] = Child.objects.filter(merged_into__isnull=True).count()
     return counts
 
 

@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 
+from contactpoint.feeds.models import SourceRecord
 from contactpoint.records.models import (
     Child,
     ChildAddress,
@@ -26,11 +27,18 @@ def loaded(tmp_path):
     return tmp_path, load_population(tmp_path)
 
 
-def test_each_person_becomes_one_child_with_chosen_values(loaded):
+def test_linkage_never_merges_two_people_and_rarely_splits_one(loaded):
     directory, counts = loaded
     with (directory / "truth.csv").open() as handle:
-        people = {row["person_id"] for row in csv.DictReader(handle)}
-    assert Child.objects.count() == counts["Child"] == len(people)
+        person = {(r["source"], r["source_record_id"]): r["person_id"] for r in csv.DictReader(handle)}
+    people = set(person.values())
+    people_in_child: dict[int, set[str]] = {}
+    records = SourceRecord.objects.values_list("source__code", "source_record_id", "child_id")
+    for source, srid, child in records:
+        people_in_child.setdefault(child, set()).add(person[(source, srid)])
+    assert all(len(found) == 1 for found in people_in_child.values())  # no wrong merge
+    assert Child.objects.count() == counts["Child"]
+    assert len(people) <= counts["Child"] <= 1.05 * len(people)  # split people wait in the review queue
     named = ChildName.objects.filter(is_chosen=True).values("child").distinct().count()
     assert named >= len(people) - 2  # only a person whose every row lacks a name goes unnamed
     assert ChildBirthDate.objects.filter(is_chosen=True).count() > 0.95 * len(people)

@@ -1,0 +1,118 @@
+"""Full linkage over a features frame: Splink scores the pairs, the guard and clusters decide.
+
+Kept free of the database so the same code runs in benchmarks, in training and in `link`, on
+DuckDB by default or on Spark for national volumes (CONTACTPOINT_LINKAGE_ENGINE=spark).
+"""
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .cluster import Edge, cluster
+from .features import FEATURE_COLUMNS, Features
+from .guard import levels_from_gammas, refusal
+from .model import COMPARISONS
+from .scoring import MatchModel
+from .training import gamma_columns
+
+
+@dataclass
+class Decisions:
+    clusters: list[list[int]]  # record ids linked together (singletons included)
+    review: pd.DataFrame  # id_l, id_r, evidence, reason, weights (per comparison)
+    auto_pairs: int
+
+
+def splink_linker(records: pd.DataFrame, model_document: dict, engine: str = "duckdb"):
+    from splink import Linker
+
+    if engine == "spark":
+        from .spark import spark_api
+
+        db_api = spark_api()
+        table = db_api.spark.createDataFrame(records)
+    else:
+        from splink import DuckDBAPI
+
+        db_api = DuckDBAPI()
+        table = records
+    return Linker(db_api.register(table, dataset_display_name="records"), model_document, log_level=40)
+
+
+def predict(records: pd.DataFrame, model: MatchModel, document: dict, engine: str = "duckdb") -> pd.DataFrame:
+    """Every blocked pair at or above the review threshold, with evidence and the guard's verdict."""
+    prior_weight = math.log2(model.prior / (1 - model.prior))
+    linker = splink_linker(records, document["splink"], engine)
+    frame = linker.inference.predict(threshold_match_weight=model.floor + prior_weight).as_pandas_dataframe()
+    gammas = frame[gamma_columns()].to_numpy().tolist()
+    levels = [levels_from_gammas(g) for g in gammas]
+    return pd.DataFrame(
+        {
+            "id_l": frame["unique_id_l"].astype("int64"),
+            "id_r": frame["unique_id_r"].astype("int64"),
+            "evidence": frame["match_weight"] - prior_weight,
+            "levels": levels,
+            "reason": [refusal(lv) for lv in levels],
+            "weights": frame[[f"mw_{c.name}" for c in COMPARISONS]].round(3).to_numpy().tolist(),
+        }
+    )
+
+
+def decide(
+    records: pd.DataFrame,
+    pairs: pd.DataFrame,
+    model: MatchModel,
+    cannot_link: set[frozenset[int]] | None = None,
+) -> Decisions:
+    """`cannot_link`: record pairs a person has already said belong to different children."""
+    features = _features_by_id(records)
+    apart = cannot_link or set()
+
+    def conflict(a: int, b: int) -> bool:
+        if frozenset((a, b)) in apart:
+            return True
+        return refusal(model.score(features[a], features[b]).levels) is not None
+
+    auto = pairs[(pairs.evidence >= model.thresholds.auto) & pairs.reason.isna()]
+    edges: list[Edge] = list(zip(auto.id_l.tolist(), auto.id_r.tolist(), auto.evidence.tolist(), strict=True))
+    clusters, refused = cluster(edges, conflict)
+    linked = {r for group in clusters for r in group}
+    clusters += [[r] for r in records["unique_id"].tolist() if r not in linked]
+    review = _review_pairs(pairs, model, clusters, refused)
+    return Decisions(clusters=clusters, review=review, auto_pairs=len(edges) - len(refused))
+
+
+def _review_pairs(pairs: pd.DataFrame, model: MatchModel, clusters: list[list[int]], refused: list[Edge]):
+    """Pairs a person should see: in the band, guarded, or refused while clustering — across children."""
+    home = {r: n for n, group in enumerate(clusters) for r in group}
+    worth_a_look = pd.Series(
+        [model.worth_review(e, w) for e, w in zip(pairs.evidence, pairs.weights, strict=True)],
+        index=pairs.index,
+        dtype=bool,
+    )
+    band = pairs[worth_a_look & ((pairs.evidence < model.thresholds.auto) | pairs.reason.notna())].copy()
+    refused_keys = {(a, b) for a, b, _ in refused}
+    mask = pd.Series(
+        [(a, b) in refused_keys for a, b in zip(pairs.id_l, pairs.id_r, strict=True)],
+        index=pairs.index,
+        dtype=bool,
+    )
+    refused_rows = pairs.loc[mask].copy()
+    refused_rows["reason"] = refused_rows["reason"].fillna("would join two children that conflict")
+    review = pd.concat([band, refused_rows])
+    across = pd.Series(
+        [home[a] != home[b] for a, b in zip(review.id_l, review.id_r, strict=True)],
+        index=review.index,
+        dtype=bool,
+    )
+    return review.loc[across].drop_duplicates(subset=["id_l", "id_r"])
+
+
+def _features_by_id(records: pd.DataFrame) -> dict[int, Features]:
+    columns = list(FEATURE_COLUMNS)
+    values = records[columns].astype(object).where(records[columns].notna(), None)
+    return {
+        int(uid): Features(**dict(zip(columns, row, strict=True)))  # type: ignore[typeddict-item]
+        for uid, row in zip(records["unique_id"], values.itertuples(index=False), strict=True)
+    }

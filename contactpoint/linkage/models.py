@@ -1,0 +1,118 @@
+"""What linkage keeps: the candidate index, its runs, its decisions and the review queue."""
+
+from django.db import models
+
+from contactpoint.feeds.models import SourceRecord
+from contactpoint.records.models import Child
+
+
+class CandidateKey(models.Model):
+    """One blocking key of one linked source record: the index search and incremental linkage
+    use to find candidates without scanning (see `model.BLOCKING_KEYS`)."""
+
+    record = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="+")
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=120)
+
+    class Meta:
+        indexes = [models.Index(fields=["key"], name="linkage_candidatekey_key")]
+
+
+class RunKind(models.TextChoices):
+    FULL = "full", "Full re-link"
+    INCREMENTAL = "incremental", "Incremental"
+
+
+class LinkRun(models.Model):
+    """One `link` run. A run that stops half-way is finished by the next (see services)."""
+
+    kind = models.CharField(max_length=12, choices=RunKind.choices)
+    model_version = models.CharField(max_length=40)
+    engine = models.CharField(max_length=10, default="duckdb")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict)
+
+
+class How(models.TextChoices):
+    AUTO = "auto", "Linked automatically"
+    NEW = "new", "New child (no match)"
+    NEW_PENDING_REVIEW = "new_review", "New child, possible match sent to review"
+    REVIEWER = "reviewer", "Linked by a reviewer"
+    MERGE = "merge", "Moved by a merge"
+    UNMERGE = "unmerge", "Moved back by an unmerge"
+    RELINK = "relink", "Moved by a full re-link"
+
+
+class RecordLink(models.Model):
+    """Every decision that put a source record in a child, oldest first: the link history.
+
+    Records the model version and evidence, so any link can be explained and any merge undone.
+    """
+
+    record = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="+")
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+    previous_child = models.ForeignKey(
+        Child, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    how = models.CharField(max_length=12, choices=How.choices)
+    evidence = models.FloatField(null=True, blank=True)
+    model_version = models.CharField(max_length=40, blank=True)
+    run = models.ForeignKey(LinkRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["record", "at"], name="linkage_recordlink_record")]
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", "Waiting for a reviewer"
+    LINKED = "linked", "Same child: merged"
+    KEPT_APART = "kept_apart", "Different children"
+
+
+class ReviewItem(models.Model):
+    """Two children that may be one: a person decides. Shows the pair's evidence field by field."""
+
+    child_a = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+    child_b = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+    record_a = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="+")
+    record_b = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="+")
+    evidence = models.FloatField()
+    weights = models.JSONField(help_text="Per comparison: [level label, log2 Bayes factor] (the waterfall).")
+    reason = models.CharField(max_length=120, blank=True, help_text="Why it was not linked automatically.")
+    model_version = models.CharField(max_length=40)
+    run = models.ForeignKey(LinkRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=12, choices=ReviewStatus.choices, default=ReviewStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child_a", "child_b"],
+                condition=models.Q(status="open"),
+                name="review_one_open_per_pair",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(child_a__lt=models.F("child_b")), name="review_pair_ordered"
+            ),
+        ]
+
+
+class ChildMerge(models.Model):
+    """Two children found to be one. Which records moved is kept, so the merge can be undone."""
+
+    survivor = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+    merged = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+    record_ids = models.JSONField()
+    reason = models.CharField(max_length=200)
+    by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )

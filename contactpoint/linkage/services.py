@@ -1,0 +1,532 @@
+"""Linking source records into children: full runs, incremental runs, merges and unmerges.
+
+ContactPoint IDs are persistent: a full re-link recomputes clusters, but each cluster keeps the
+child most of its records already belonged to, so IDs only change hands through an explicit,
+audited merge (which leaves the merged ID resolving to the survivor) and come back on unmerge.
+"""
+
+import datetime
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from contactpoint.access.models import Shield
+from contactpoint.audit.models import EventType
+from contactpoint.audit.services import audit_record
+from contactpoint.feeds.models import SourceRecord
+from contactpoint.records import services as records
+from contactpoint.records.models import Child
+
+from . import engine
+from .candidates import candidate_keys_index, candidates_by_child
+from .features import Features
+from .frame import RECORD_FIELDS, frame, record_features
+from .guard import refusal
+from .materialise import materialise
+from .model import COMPARISONS, candidate_keys
+from .models import ChildMerge, How, LinkRun, RecordLink, ReviewItem, ReviewStatus, RunKind
+from .scoring import MatchModel, Scored, current_model
+
+CHUNK = 2000
+Say = Callable[[str], None]
+
+
+def link_run(*, full: bool = False, say: Say = lambda _: None) -> LinkRun:
+    """Link every record not yet linked; the first run (or `full`) re-links everything."""
+    model = current_model()
+    first = not RecordLink.objects.exists()
+    kind = RunKind.FULL if (full or first) else RunKind.INCREMENTAL
+    run = LinkRun.objects.create(kind=kind, model_version=model.version, engine=_engine())
+    counts = _full_run(run, model, say) if kind == RunKind.FULL else _incremental_run(run, model, say)
+    counts["shielded_as_possible_duplicates"] = _shield_possible_duplicates(run)
+    counts |= _materialise_pending(say)
+    run.counts = counts
+    run.finished_at = timezone.now()
+    run.save(update_fields=["counts", "finished_at"])
+    audit_record(event_type=EventType.ADMIN, username="linkage", details={"link_run": run.pk, **counts})
+    return run
+
+
+def _engine() -> str:
+    return settings.CONTACTPOINT_LINKAGE_ENGINE or "duckdb"
+
+
+# -- full runs ---------------------------------------------------------------------------------
+
+
+def _full_run(run: LinkRun, model: MatchModel, say: Say) -> dict[str, int]:
+    rows = list(SourceRecord.objects.filter(withdrawn_at__isnull=True).values(*RECORD_FIELDS, "child_id"))
+    say(f"Scoring pairs among {len(rows)} records ({run.engine})…")
+    table = frame(rows)
+    pairs = engine.predict(table, model, model.document, run.engine)
+    kept_apart = _kept_apart_records(rows)
+    decisions = engine.decide(table, pairs, model, cannot_link=kept_apart)
+    say(
+        f"{len(decisions.clusters)} children, {decisions.auto_pairs} automatic links, "
+        f"{len(decisions.review)} pairs to review"
+    )
+    current = {row["pk"]: row["child_id"] for row in rows}
+    evidence = _best_evidence(pairs, decisions.clusters)
+    with transaction.atomic():
+        moved, merges = _assign(run, model, decisions.clusters, current, evidence)
+        reviews = _reviews_from_pairs(run, model, decisions.review)
+    return {"records": len(rows), "moved": moved, "merged": merges, "review_items": reviews}
+
+
+def _kept_apart_records(rows: list[dict]) -> set[frozenset[int]]:
+    """Children a reviewer said are different stay different, whatever a re-link computes."""
+    by_child: dict[int, list[int]] = defaultdict(list)
+    for row in rows:
+        if row["child_id"]:
+            by_child[row["child_id"]].append(row["pk"])
+    apart: set[frozenset[int]] = set()
+    for a, b in ReviewItem.objects.filter(status=ReviewStatus.KEPT_APART).values_list("child_a", "child_b"):
+        apart.update(frozenset((x, y)) for x in by_child.get(a, []) for y in by_child.get(b, []))
+    return apart
+
+
+def _best_evidence(pairs: pd.DataFrame, clusters: list[list[int]]) -> dict[int, float]:
+    home = {r: n for n, group in enumerate(clusters) for r in group}
+    best: dict[int, float] = {}
+    for a, b, value in zip(pairs.id_l, pairs.id_r, pairs.evidence, strict=True):
+        if home.get(a) == home.get(b):
+            best[a] = max(best.get(a, value), value)
+            best[b] = max(best.get(b, value), value)
+    return best
+
+
+def _assign(
+    run: LinkRun, model: MatchModel, clusters: list[list[int]], current: dict[int, int | None], evidence: dict
+) -> tuple[int, int]:
+    """Give each cluster a child, keeping IDs where records already were; returns (moved, merged)."""
+    claimed: set[int] = set()
+    target: dict[int, int | None] = {}
+    for group in sorted(clusters, key=lambda g: (-len(g), g[0])):
+        counts = Counter(current[r] for r in group if current.get(r))
+        options = sorted((c for c in counts if c not in claimed), key=lambda c: (-counts[c], c))
+        child = options[0] if options else None
+        if child is not None:
+            claimed.add(child)
+        for record in group:
+            target[record] = child
+    final = _new_children(target, clusters)
+    moves = [(r, current.get(r), child) for r, child in final.items() if current.get(r) != child]
+    _move(moves, run=run, model=model, evidence=evidence)
+    return len(moves), _retire_emptied({old for _, old, _ in moves if old} - claimed, final, current, run)
+
+
+def _new_children(target: dict[int, int | None], clusters: list[list[int]]) -> dict[int, int]:
+    """Every cluster without a child gets a new one."""
+    needing = [group for group in clusters if target[group[0]] is None]
+    final = {record: child for record, child in target.items() if child is not None}
+    for group, child in zip(needing, children_create(count=len(needing)), strict=True):
+        final.update(dict.fromkeys(group, child))
+    return final
+
+
+def children_create(*, count: int) -> list[int]:
+    """New children with fresh ContactPoint IDs (never reissued); returns their primary keys."""
+    if count == 0:
+        return []
+    ids = records.contactpoint_ids_issue(count=count)
+    Child.objects.bulk_create([Child(contactpoint_id=v) for v in ids], batch_size=CHUNK)
+    by_id = dict(Child.objects.filter(contactpoint_id__in=ids).values_list("contactpoint_id", "pk"))
+    return [by_id[v] for v in ids]
+
+
+def _move(
+    moves: list[tuple[int, int | None, int]],
+    *,
+    run: LinkRun | None,
+    model: MatchModel | None,
+    evidence: dict,
+    how: str | None = None,
+) -> None:
+    """Point records at their new children, with a history row each; they are re-materialised later."""
+    table = connection.ops.quote_name(SourceRecord._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET child_id = %s, needs_linking = %s WHERE id = %s",  # noqa: S608 (identifiers only)
+            [(child, True, record) for record, _, child in moves],
+        )
+    RecordLink.objects.bulk_create(
+        [
+            RecordLink(
+                record_id=record,
+                child_id=child,
+                previous_child_id=old,
+                how=how or (How.RELINK if old else (How.AUTO if record in evidence else How.NEW)),
+                evidence=evidence.get(record),
+                model_version=model.version if model else "",
+                run=run,
+            )
+            for record, old, child in moves
+        ],
+        batch_size=CHUNK,
+    )
+
+
+def _retire_emptied(emptied: set[int], target: dict[int, int], current: dict, run: LinkRun) -> int:
+    """A child whose records all joined another child is merged into it (its ID keeps resolving)."""
+    merged = 0
+    for old in sorted(emptied):
+        moved_to = Counter(target[r] for r, c in current.items() if c == old)
+        survivor = moved_to.most_common(1)[0][0]
+        record_ids = sorted(r for r, c in current.items() if c == old)
+        _record_merge(
+            survivor=survivor, merged=old, record_ids=record_ids, reason=f"full re-link (run {run.pk})"
+        )
+        merged += 1
+    return merged
+
+
+# -- incremental runs --------------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    child: int
+    best: Scored
+    best_record: int
+    conflict: str | None
+
+
+def _incremental_run(run: LinkRun, model: MatchModel, say: Say) -> dict[str, int]:
+    pending = list(
+        SourceRecord.objects.filter(needs_linking=True, withdrawn_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    say(f"Linking {len(pending)} new or changed records…")
+    counts: Counter[str] = Counter()
+    for start in range(0, len(pending), CHUNK):
+        with transaction.atomic():
+            counts.update(_link_chunk(run, model, pending[start : start + CHUNK]))
+    return dict(counts)
+
+
+def _link_chunk(run: LinkRun, model: MatchModel, ids: list[int]) -> Counter[str]:
+    rows = SourceRecord.objects.filter(pk__in=ids).values(*RECORD_FIELDS, "child_id")
+    batch = _BatchIndex()
+    counts: Counter[str] = Counter()
+    for row in sorted(rows, key=lambda r: r["pk"]):
+        f = record_features(row)
+        child, how, evidence, review = link_one(model, row["pk"], f, row["child_id"], extra=batch.find(f))
+        if child is None:
+            child = children_create(count=1)[0]
+        if child != row["child_id"]:
+            _move(
+                [(row["pk"], row["child_id"], child)],
+                run=run,
+                model=model,
+                evidence={row["pk"]: evidence},
+                how=how,
+            )
+        if review is not None:
+            counts["review_items"] += _review_item(run, model, row["pk"], child, review)
+        batch.add(row["pk"], child, f)
+        counts[how] += 1
+    return counts
+
+
+class _BatchIndex:
+    """Records linked earlier in this chunk, so two new records of one new child find each other."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, list[tuple[int, Features]]] = defaultdict(list)
+
+    def add(self, record: int, child: int, f: Features) -> None:
+        for key in candidate_keys(f):
+            self.by_key[key].append((child, f))
+
+    def find(self, f: Features) -> dict[int, list[Features]]:
+        found: dict[int, list[Features]] = defaultdict(list)
+        for key in candidate_keys(f):
+            for child, other in self.by_key.get(key, []):
+                found[child].append(other)
+        return found
+
+
+def link_one(
+    model: MatchModel,
+    record: int,
+    f: Features,
+    current: int | None,
+    *,
+    extra: dict[int, list[Features]] | None = None,
+) -> tuple[int | None, str, float | None, _Candidate | None]:
+    """Decide one record against the index: (child or None for a new one, how, evidence, review)."""
+    candidates = _score_candidates(model, f, record, extra or {})
+    strong = [c for c in candidates if c.best.evidence >= model.thresholds.auto and c.conflict is None]
+    worth_review = [c for c in candidates if model.worth_review(c.best.evidence, c.best.weights)]
+    if current is not None and not any(c.child == current and c.conflict for c in candidates):
+        return current, How.AUTO, None, None  # a changed record that still fits its child stays
+    if len(strong) == 1 and not any(
+        c.conflict and c.best.evidence >= model.thresholds.auto for c in candidates
+    ):
+        return strong[0].child, How.AUTO, strong[0].best.evidence, None
+    if worth_review:
+        top = max(worth_review, key=lambda c: c.best.evidence)
+        return None, How.NEW_PENDING_REVIEW, None, top
+    return None, How.NEW, None, None
+
+
+def _score_candidates(
+    model: MatchModel, f: Features, record: int, extra: dict[int, list[Features]]
+) -> list[_Candidate]:
+    found = candidates_by_child(candidate_keys(f), exclude_record=record)
+    for child, more in extra.items():
+        found.setdefault(child, []).extend(more)
+    out = []
+    for child, features in found.items():
+        scored = [(model.score(f, other), index) for index, other in enumerate(features)]
+        best, _ = max(scored, key=lambda s: s[0].evidence)
+        conflict = next((reason for s, _ in scored if (reason := refusal(s.levels))), None)
+        out.append(_Candidate(child=child, best=best, best_record=0, conflict=conflict))
+    return out
+
+
+def _review_item(run: LinkRun, model: MatchModel, record: int, child: int, candidate: _Candidate) -> int:
+    other = (
+        SourceRecord.objects.filter(child_id=candidate.child, withdrawn_at__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    if other is None or candidate.child == child:
+        return 0
+    return _review_save(
+        run,
+        model,
+        record,
+        other.pk,
+        child,
+        candidate.child,
+        candidate.best.evidence,
+        waterfall(candidate.best),
+        candidate.conflict or "between the review and automatic thresholds",
+    )
+
+
+def waterfall(scored: Scored) -> dict[str, list]:
+    return {c.name: [scored.level_label(i), round(scored.weights[i], 3)] for i, c in enumerate(COMPARISONS)}
+
+
+# -- review items ------------------------------------------------------------------------------
+
+
+def _reviews_from_pairs(run: LinkRun, model: MatchModel, review: pd.DataFrame) -> int:
+    if review.empty:
+        return 0
+    child_of = dict(
+        SourceRecord.objects.filter(pk__in=set(review.id_l) | set(review.id_r)).values_list("pk", "child_id")
+    )
+    best: dict[tuple[int, int], tuple] = {}
+    for row in review.itertuples(index=False):
+        a, b = child_of[row.id_l], child_of[row.id_r]
+        if a == b:
+            continue
+        pair = (min(a, b), max(a, b))
+        if pair not in best or row.evidence > best[pair][2]:
+            best[pair] = (row.id_l, row.id_r, row.evidence, row.levels, row.weights, row.reason)
+    made = 0
+    for (a, b), (ra, rb, evidence, levels, weights, reason) in best.items():
+        scored = Scored(evidence, tuple(levels), tuple(weights))
+        made += _review_save(
+            run, model, ra, rb, a, b, evidence, waterfall(scored), reason or "between the thresholds"
+        )
+    return made
+
+
+def _review_save(run, model, record_a, record_b, child_a, child_b, evidence, weights, reason) -> int:
+    if child_a > child_b:
+        child_a, child_b, record_a, record_b = child_b, child_a, record_b, record_a
+    if (
+        ReviewItem.objects.filter(child_a=child_a, child_b=child_b)
+        .exclude(status=ReviewStatus.LINKED)
+        .exists()
+    ):
+        return 0  # open already, or a person has said these are different children
+    ReviewItem.objects.create(
+        child_a_id=child_a,
+        child_b_id=child_b,
+        record_a_id=record_a,
+        record_b_id=record_b,
+        evidence=evidence,
+        weights=weights,
+        reason=reason[:120],
+        model_version=model.version,
+        run=run,
+    )
+    return 1
+
+
+def _shield_possible_duplicates(run: LinkRun) -> int:
+    """A child that may be a shielded child's duplicate is shielded too until a person decides:
+    otherwise the shielded child's details would be on show under a second ID."""
+    shields = {
+        s.child_id: s for s in Shield.objects.filter(ended_at__isnull=True).select_related("local_authority")
+    }
+    made = 0
+    for a, b in ReviewItem.objects.filter(run=run, status=ReviewStatus.OPEN).values_list(
+        "child_a", "child_b"
+    ):
+        for shielded, other in ((a, b), (b, a)):
+            if shielded in shields and other not in shields:
+                original = shields[shielded]
+                shields[other] = Shield.objects.create(
+                    child_id=other,
+                    local_authority=original.local_authority,
+                    reason="Possible duplicate of a shielded child; shielded until the pair is reviewed.",
+                    created_by=original.created_by,
+                    review_due=original.review_due,
+                )
+                made += 1
+    return made
+
+
+# -- merges ------------------------------------------------------------------------------------
+
+
+def _record_merge(*, survivor: int, merged: int, record_ids: list[int], reason: str, by=None) -> ChildMerge:
+    moment = timezone.now()
+    Child.objects.filter(pk=merged).update(merged_into_id=survivor, merged_at=moment)
+    merge = ChildMerge.objects.create(
+        survivor_id=survivor, merged_id=merged, record_ids=record_ids, reason=reason, by=by
+    )
+    ids = dict(Child.objects.filter(pk__in=[survivor, merged]).values_list("pk", "contactpoint_id"))
+    audit_record(
+        event_type=EventType.MERGE,
+        username=by.get_username() if by else "linkage",
+        child_ids=list(ids.values()),
+        reason=reason,
+        details={
+            "survivor": ids[survivor],
+            "merged": ids[merged],
+            "records": len(record_ids),
+            "merge": merge.pk,
+        },
+    )
+    return merge
+
+
+@transaction.atomic
+def children_merge(*, survivor: Child, merged: Child, reason: str, by=None) -> ChildMerge:
+    """Two children are one: every record of `merged` moves to `survivor`, whose ID lives on."""
+    if survivor.pk == merged.pk or survivor.merged_into_id or merged.merged_into_id:
+        raise ValueError("Only two different children that are not already merged can be merged.")
+    record_ids = list(SourceRecord.objects.filter(child=merged).values_list("pk", flat=True))
+    _move([(r, merged.pk, survivor.pk) for r in record_ids], run=None, model=None, evidence={}, how=How.MERGE)
+    merge = _record_merge(survivor=survivor.pk, merged=merged.pk, record_ids=record_ids, reason=reason, by=by)
+    _materialise_pending()
+    return merge
+
+
+@transaction.atomic
+def merge_undo(*, merge: ChildMerge, reason: str, by=None) -> None:
+    """Split a merge: the merged child comes back, with exactly the records it brought."""
+    if merge.undone_at is not None:
+        raise ValueError("This merge has already been undone.")
+    ids = [
+        r for r in merge.record_ids if SourceRecord.objects.filter(pk=r, child_id=merge.survivor_id).exists()
+    ]
+    _move(
+        [(r, merge.survivor_id, merge.merged_id) for r in ids],
+        run=None,
+        model=None,
+        evidence={},
+        how=How.UNMERGE,
+    )
+    Child.objects.filter(pk=merge.merged_id).update(merged_into=None, merged_at=None)
+    merge.undone_at, merge.undone_by = timezone.now(), by
+    merge.save(update_fields=["undone_at", "undone_by"])
+    _keep_apart(merge, by=by)
+    codes = dict(
+        Child.objects.filter(pk__in=[merge.survivor_id, merge.merged_id]).values_list("pk", "contactpoint_id")
+    )
+    audit_record(
+        event_type=EventType.UNMERGE,
+        username=by.get_username() if by else "linkage",
+        child_ids=list(codes.values()),
+        reason=reason,
+        details={"merge": merge.pk, "records": len(ids)},
+    )
+    _materialise_pending()
+
+
+def _keep_apart(merge: ChildMerge, *, by) -> None:
+    """An undone merge is a decision that these are two children: a full re-link must respect it."""
+    a, b = sorted([merge.survivor_id, merge.merged_id])
+    ReviewItem.objects.filter(child_a_id=a, child_b_id=b, status=ReviewStatus.OPEN).delete()
+    record_a = SourceRecord.objects.filter(child_id=a).order_by("pk").first()
+    record_b = SourceRecord.objects.filter(child_id=b).order_by("pk").first()
+    if record_a is None or record_b is None:
+        return
+    ReviewItem.objects.create(
+        child_a_id=a,
+        child_b_id=b,
+        record_a=record_a,
+        record_b=record_b,
+        evidence=0.0,
+        weights={},
+        reason="merge undone",
+        model_version="",
+        status=ReviewStatus.KEPT_APART,
+        decided_by=by,
+        decided_at=merge.undone_at,
+    )
+
+
+@transaction.atomic
+def review_decide(*, item: ReviewItem, same_child: bool, by) -> ChildMerge | None:
+    """A reviewer's decision: same child (merge, the older ID survives) or different children."""
+    if item.status != ReviewStatus.OPEN:
+        raise ValueError("This pair has already been decided.")
+    item.status = ReviewStatus.LINKED if same_child else ReviewStatus.KEPT_APART
+    item.decided_by, item.decided_at = by, timezone.now()
+    item.save(update_fields=["status", "decided_by", "decided_at"])
+    if not same_child:
+        return None
+    survivor, merged = sorted([item.child_a, item.child_b], key=lambda c: c.pk)
+    return children_merge(survivor=survivor, merged=merged, reason=f"review item {item.pk}", by=by)
+
+
+# -- materialisation ---------------------------------------------------------------------------
+
+
+def _materialise_pending(say: Say = lambda _: None) -> dict[str, int]:
+    """Re-assert every record whose child changed, then re-key it; resumable (needs_linking)."""
+    done = 0
+    while True:
+        ids = list(
+            SourceRecord.objects.filter(needs_linking=True, child__isnull=False)
+            .order_by("child_id", "pk")  # a child's records together: chosen in memory, once
+            .values_list("pk", flat=True)[:CHUNK]
+        )
+        if not ids:
+            return {"materialised": done}
+        with transaction.atomic():
+            batch = list(SourceRecord.objects.filter(pk__in=ids).select_related("source__organisation"))
+            previous = _previous_children(ids)
+            materialise(batch)
+            for child in previous:
+                records.child_values_choose(child=Child(pk=child))
+            candidate_keys_index(record_ids=ids)
+        done += len(ids)
+        say(f"  materialised {done} records")
+
+
+def _previous_children(ids: Iterable[int]) -> set[int]:
+    """Children that lost these records since they were last materialised (to re-choose values)."""
+    latest: dict[int, RecordLink] = {}
+    for link in RecordLink.objects.filter(record_id__in=list(ids)).order_by("at", "pk"):
+        latest[link.record_id] = link
+    return {link.previous_child_id for link in latest.values() if link.previous_child_id}
+
+
+def when(moment: datetime.datetime | None) -> str:
+    return moment.isoformat() if moment else ""

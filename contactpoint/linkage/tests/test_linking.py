@@ -1,0 +1,245 @@
+"""Linkage decisions: twins apart, nicknames and typos together, persistent IDs, reversibility."""
+
+import csv
+import datetime
+
+import pytest
+from django.core.management import call_command
+
+from contactpoint.access.models import Shield
+from contactpoint.audit.models import AuditEvent, EventType
+from contactpoint.feeds.models import SourceRecord
+from contactpoint.linkage.models import ChildMerge, RecordLink, ReviewItem, ReviewStatus
+from contactpoint.linkage.scoring import current_model
+from contactpoint.linkage.services import children_merge, link_run, merge_undo, review_decide
+from contactpoint.records.models import Child, ChildName
+from contactpoint.synthetic.feeds import write_population
+
+from .helpers import child_of, load, partition, person
+
+pytestmark = pytest.mark.django_db
+
+TWINS = dict(
+    family_name="Okafor", date_of_birth="2019-06-02", address_line_1="4 Mill Lane", postcode="LS6 1AA"
+)
+
+
+def test_twins_are_never_merged_even_when_every_other_field_agrees(tmp_path):
+    load(
+        tmp_path,
+        "gp_registration",
+        [
+            person("G1", given_name="Chidi", gender="male", nhs_number="9434765919", **TWINS),
+            person("G2", given_name="Chika", gender="female", nhs_number="9434765870", **TWINS),
+        ],
+    )
+    load(
+        tmp_path,
+        "child_benefit",
+        [
+            person("C1", given_name="Chidi", gender="male", **TWINS),
+            person("C2", given_name="Chika", gender="female", **TWINS),
+        ],
+    )
+    link_run()
+    assert child_of("gp_registration", "G1") == child_of("child_benefit", "C1")
+    assert child_of("gp_registration", "G2") == child_of("child_benefit", "C2")
+    assert child_of("gp_registration", "G1") != child_of("gp_registration", "G2")
+
+
+def test_same_sex_twins_with_similar_names_go_to_review_not_together(tmp_path):
+    load(tmp_path, "gp_registration", [person("G1", given_name="Aiden", gender="male", **TWINS)])
+    load(
+        tmp_path,
+        "child_benefit",
+        [
+            person("C1", given_name="Aidan", gender="male", **TWINS),
+            person("C2", given_name="Ethan", gender="male", **TWINS),
+        ],
+    )
+    link_run()
+    assert child_of("child_benefit", "C2") not in {
+        child_of("gp_registration", "G1"),
+        child_of("child_benefit", "C1"),
+    }
+
+
+def test_a_nickname_and_a_typo_are_the_same_child(tmp_path):
+    load(
+        tmp_path,
+        "gp_registration",
+        [
+            person("G1", given_name="William", family_name="Hartley", nhs_number="9434765919"),
+            person("G2", given_name="Catherine", family_name="Moss", date_of_birth="2012-01-30"),
+        ],
+    )
+    load(
+        tmp_path,
+        "child_benefit",
+        [
+            person("C1", given_name="Bill", family_name="Hartley"),
+            person("C2", given_name="Cathrine", family_name="Moss", date_of_birth="2012-01-30"),
+        ],
+    )
+    link_run()
+    assert child_of("gp_registration", "G1") == child_of("child_benefit", "C1")
+    assert child_of("gp_registration", "G2") == child_of("child_benefit", "C2")
+    assert Child.objects.count() == 2
+    link = RecordLink.objects.filter(record__source_record_id="C1").latest("at")
+    assert link.model_version == current_model().version and link.evidence >= current_model().thresholds.auto
+
+
+def test_different_nhs_numbers_are_never_linked_automatically(tmp_path):
+    load(tmp_path, "gp_registration", [person("G1", nhs_number="9434765919")])
+    load(tmp_path, "child_benefit", [person("C1", nhs_number="9434765870")])
+    link_run()
+    assert child_of("gp_registration", "G1") != child_of("child_benefit", "C1")
+    item = ReviewItem.objects.get()
+    assert item.reason == "different NHS numbers" and item.weights["nhs_number"][0] == "different"
+
+
+def test_incremental_links_to_existing_children_and_keeps_their_ids(tmp_path):
+    load(
+        tmp_path,
+        "gp_registration",
+        [
+            person("G1", nhs_number="9434765919"),
+            person("G2", given_name="Zara", family_name="Ali", date_of_birth="2010-10-10"),
+        ],
+    )
+    first = link_run()
+    before = child_of("gp_registration", "G1").contactpoint_id
+    load(
+        tmp_path,
+        "child_benefit",
+        [
+            person("C1", given_name="Amelia"),
+            person("C9", given_name="Noor", family_name="Begum", date_of_birth="2018-02-02"),
+        ],
+    )
+    second = link_run()
+    assert (first.kind, second.kind) == ("full", "incremental")
+    assert child_of("child_benefit", "C1").contactpoint_id == before
+    assert Child.objects.count() == 3
+    assert not SourceRecord.objects.filter(needs_linking=True).exists()
+
+
+def test_incremental_and_full_runs_agree(tmp_path):
+    write_population(children=250, seed=5, out=tmp_path, as_of=datetime.date(2026, 10, 1))
+    _load_in_two_halves(tmp_path)  # a full run, then incremental ones as more sources arrive
+    incremental = partition()
+    run = link_run(full=True)  # the periodic reconciliation, over everything at once
+    assert run.kind == "full"
+    full = partition()
+    in_review = _records_in_review()
+    assert {g for g in full if not g & in_review} == {g for g in incremental if not g & in_review}
+
+
+def _load_in_two_halves(directory):
+    from contactpoint.feeds.services import feed_load, sources_sync
+    from contactpoint.records import services
+    from contactpoint.synthetic.load import _rows
+
+    sources_sync()
+    services.organisations_load(rows=_rows(directory / "organisations.csv"))
+    for index, source in enumerate(
+        [
+            "gp_registration",
+            "school_census",
+            "child_benefit",
+            "la_childrens_services",
+            "community_health",
+            "youth_justice",
+        ]
+    ):
+        feed_load(source_code=source, path=directory / f"{source}.csv", extracted_at=EXTRACTED_AT)
+        if index in (0, 2, 5):
+            link_run()
+
+
+EXTRACTED_AT = datetime.datetime(2026, 10, 1, tzinfo=datetime.UTC)
+
+
+def _records_in_review() -> frozenset:
+    ids = set()
+    for item in ReviewItem.objects.all():
+        for child in (item.child_a_id, item.child_b_id):
+            ids.update(
+                SourceRecord.objects.filter(child_id=child).values_list("source__code", "source_record_id")
+            )
+    return frozenset(ids)
+
+
+def _live_state() -> dict:
+    return {
+        child.contactpoint_id: sorted(
+            ChildName.objects.filter(child=child, superseded_at__isnull=True).values_list(
+                "given_name", "is_chosen"
+            )
+        )
+        for child in Child.objects.filter(merged_into__isnull=True)
+    } | {"records": sorted(SourceRecord.objects.values_list("source_record_id", "child__contactpoint_id"))}
+
+
+def test_merge_then_unmerge_leaves_the_index_as_it_was(tmp_path):
+    load(tmp_path, "gp_registration", [person("G1", nhs_number="9434765919")])
+    load(tmp_path, "child_benefit", [person("C1", given_name="Amy", nhs_number="9434765870")])
+    link_run()
+    before = _live_state()
+    a, b = child_of("gp_registration", "G1"), child_of("child_benefit", "C1")
+    merge = children_merge(survivor=a, merged=b, reason="same child, NHS number mistyped")
+    assert child_of("child_benefit", "C1") == a
+    assert Child.objects.get(pk=b.pk).merged_into == a
+    merge_undo(merge=ChildMerge.objects.get(pk=merge.pk), reason="checked: different children")
+    assert _live_state() == before
+    assert set(
+        AuditEvent.objects.filter(event_type__in=[EventType.MERGE, EventType.UNMERGE]).values_list(
+            "event_type", flat=True
+        )
+    ) == {"merge", "unmerge"}
+    link_run(full=True)  # a re-link respects the decision that these are two children
+    assert child_of("gp_registration", "G1") != child_of("child_benefit", "C1")
+
+
+def test_a_reviewer_links_a_pair_and_the_older_id_survives(tmp_path):
+    load(tmp_path, "gp_registration", [person("G1", nhs_number="9434765919")])
+    load(tmp_path, "child_benefit", [person("C1", nhs_number="9434765870")])
+    link_run()
+    item = ReviewItem.objects.get(status=ReviewStatus.OPEN)
+    review_decide(item=item, same_child=True, by=None)
+    assert child_of("gp_registration", "G1") == child_of("child_benefit", "C1") == item.child_a
+
+
+def test_a_shielded_child_is_never_duplicated_unshielded(tmp_path):
+    from contactpoint.access.tests.factories import make_user
+
+    load(tmp_path, "gp_registration", [person("G1", nhs_number="9434765919")])
+    link_run()
+    shielded = child_of("gp_registration", "G1")
+    officer = make_user("officer", "la_management")
+    Shield.objects.create(
+        child=shielded,
+        local_authority=officer.local_authority,
+        reason="refuge",
+        created_by=officer.user,
+        review_due=datetime.date(2027, 1, 1),
+    )
+    load(tmp_path, "child_benefit", [person("C1", nhs_number="9434765870")])  # a near match, for review
+    link_run()
+    other = child_of("child_benefit", "C1")
+    assert other == shielded or Shield.objects.filter(child=other, ended_at__isnull=True).exists()
+
+
+def test_export_links_writes_every_record_and_is_audited(tmp_path):
+    load(
+        tmp_path,
+        "gp_registration",
+        [person("G1"), person("G2", given_name="Zed", date_of_birth="2011-01-01")],
+    )
+    link_run()
+    out = tmp_path / "links.csv"
+    call_command("export_links", str(out))
+    rows = list(csv.DictReader(out.open()))
+    assert [r["source_record_id"] for r in rows] == ["G1", "G2"]
+    assert rows[0]["child_id"] == child_of("gp_registration", "G1").contactpoint_id
+    assert AuditEvent.objects.filter(event_type=EventType.EXPORT, details__export="links").exists()
