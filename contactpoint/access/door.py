@@ -38,6 +38,7 @@ from .models import BreakGlassAlert, Shield
 from .policies import HasPermission, Where, in_own_area
 
 CAN_VIEW = HasPermission(p.VIEW_CHILD_RECORD)
+CAN_SEARCH = HasPermission(p.SEARCH_CHILDREN)
 SEES_THROUGH_SHIELD = HasPermission(p.VIEW_SHIELDED_RECORDS) & Where(in_own_area)
 MAY_BREAK_GLASS = HasPermission(p.BREAK_GLASS)
 
@@ -291,3 +292,79 @@ def _involvement(involvement: Involvement) -> InvolvementView:
         has_caf=involvement.has_caf,
         is_lead_professional=involvement.is_lead_professional,
     )
+
+
+@dataclass(frozen=True)
+class FoundChild:
+    """What a search result may show of a child (minimum disclosure: no address, no services)."""
+
+    pk: int
+    contactpoint_id: str
+    restricted: bool  # shielded from this actor: only names, gender and birth date may match
+    given_name: str
+    family_name: str
+    date_of_birth: datetime.date | None
+    gender: str
+    postcode_district: str
+
+
+def search_scope(actor: Actor, child_pks: list[int]) -> dict[int, FoundChild]:
+    """The children a search may return to this actor, with what each result may show.
+
+    The caller audits the search (with the ids it returns) in the same transaction.
+    """
+    if not CAN_SEARCH.allows(actor, None):
+        raise PermissionDenied(f"The {actor.role} role cannot search the index.")
+    hidden = _shielded_from(actor, child_pks)
+    names = {n.child_id: n for n in ChildName.objects.filter(child_id__in=child_pks, is_chosen=True)}
+    born = dict(
+        ChildBirthDate.objects.filter(child_id__in=child_pks, is_chosen=True).values_list(
+            "child_id", "date_of_birth"
+        )
+    )
+    genders = dict(
+        ChildGender.objects.filter(child_id__in=child_pks, is_chosen=True).values_list("child_id", "gender")
+    )
+    postcodes = dict(
+        ChildAddress.objects.filter(child_id__in=child_pks, is_chosen=True).values_list(
+            "child_id", "postcode"
+        )
+    )
+    found = {}
+    for pk, contactpoint_id in Child.objects.filter(pk__in=child_pks).values_list("pk", "contactpoint_id"):
+        name = names.get(pk)
+        found[pk] = FoundChild(
+            pk=pk,
+            contactpoint_id=contactpoint_id,
+            restricted=pk in hidden,
+            given_name=name.given_name if name else "",
+            family_name=name.family_name if name else "",
+            date_of_birth=born.get(pk),
+            gender=genders.get(pk, ""),
+            postcode_district="" if pk in hidden else _district(postcodes.get(pk, "")),
+        )
+    return found
+
+
+def child_pks_for(*, contactpoint_ids: list[str] = (), nhs_number: str = "", upn: str = "") -> list[int]:  # type: ignore[assignment]
+    """Children by ContactPoint ID or by identifier (anyone may search by an identifier)."""
+    query = Q(contactpoint_id__in=list(contactpoint_ids)) if contactpoint_ids else Q(pk__in=[])
+    for scheme, value in (("nhs_number", nhs_number), ("upn", upn)):
+        if value:
+            query |= Q(
+                pk__in=ChildIdentifier.objects.filter(
+                    scheme=scheme, value=value, superseded_at__isnull=True
+                ).values("child_id")
+            )
+    return list(Child.objects.filter(query).values_list("pk", flat=True)[:50])
+
+
+def _shielded_from(actor: Actor, child_pks: list[int]) -> set[int]:
+    shields = Shield.objects.filter(child_id__in=child_pks, ended_at__isnull=True).select_related(
+        "local_authority"
+    )
+    return {s.child_id for s in shields if not SEES_THROUGH_SHIELD.allows(actor, s)}
+
+
+def _district(postcode: str) -> str:
+    return postcode.split()[0] if " " in postcode.strip() else ""

@@ -1,0 +1,268 @@
+"""Finding a child: the one search used by the web UI, the REST API and FHIR.
+
+Candidates come from the linkage candidate index (the same blocking keys as linkage), each is
+scored in-process by the same match model, and each child takes the score of its best-matching
+source record (a child is found by a former name or an old address as PDS finds them). Access
+rules apply inside the search: a child shielded from the searcher is scored on the fields a
+shielded record shows (names, gender, birth date) and so is never found by address or identifier.
+Every search is audited with its criteria and the ids it returned, in the same transaction.
+"""
+
+import datetime
+from dataclasses import asdict, dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from contactpoint.access.actors import Actor
+from contactpoint.access.door import FoundChild, child_pks_for, search_scope
+from contactpoint.audit.models import EventType
+from contactpoint.audit.services import audit_record
+from contactpoint.linkage.candidates import candidates_by_child, records_of_children
+from contactpoint.linkage.features import Features, features, swapped
+from contactpoint.linkage.model import candidate_keys
+from contactpoint.linkage.scoring import MatchModel, Scored, current_model
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 50
+MAX_RANGE_DAYS = 366
+MINIMUM_EVIDENCE = 6.0  # below this a candidate shares too little with the query to show
+SHIELD_VISIBLE = ("given_name", "family_name", "date_of_birth", "gender")
+FIELD_OF = {
+    "given_name": "given_name",
+    "family_name": "family_name",
+    "date_of_birth": "date_of_birth",
+    "gender": "gender",
+    "location": "postcode",
+    "nhs_number": "nhs_number",
+    "upn": "upn",
+}
+
+
+class CriteriaTooWeak(ValidationError):
+    pass
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    given_name: str = ""
+    family_name: str = ""
+    date_of_birth: datetime.date | None = None
+    date_of_birth_to: datetime.date | None = None
+    gender: str = ""
+    postcode: str = ""
+    nhs_number: str = ""
+    upn: str = ""
+    contactpoint_id: str = ""
+    exact: bool = False
+
+    def has_identifier(self) -> bool:
+        return bool(self.nhs_number or self.upn or self.contactpoint_id)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    score: float
+    given_name: str
+    family_name: str
+    date_of_birth: datetime.date | None
+    gender: str
+    postcode_district: str
+    matched: tuple[str, ...]
+    shielded: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[SearchHit]
+    too_many: bool
+
+
+def criteria_check(criteria: SearchCriteria) -> None:
+    """As NHS PDS: an identifier, or a family name with a date of birth (a given name helps)."""
+    if criteria.has_identifier():
+        return
+    if not criteria.family_name.strip() or criteria.date_of_birth is None:
+        raise CriteriaTooWeak(
+            "Search needs an NHS number, UPN or ContactPoint ID, or at least a family name and a "
+            "date of birth (adding a given name, gender or postcode narrows the results)."
+        )
+    if criteria.date_of_birth_to is not None:
+        span = (criteria.date_of_birth_to - criteria.date_of_birth).days
+        if span < 0 or span > MAX_RANGE_DAYS:
+            raise CriteriaTooWeak("A date of birth range must run forwards and span at most a year.")
+
+
+def children_search(
+    *, actor: Actor, criteria: SearchCriteria, limit: int = DEFAULT_LIMIT, client: str = ""
+) -> SearchResult:
+    """Raises CriteriaTooWeak below the minimum criteria; writes the SEARCH audit event itself."""
+    criteria_check(criteria)
+    limit = max(1, min(limit, MAX_LIMIT))
+    model = current_model()
+    with transaction.atomic():
+        candidates = _candidates(criteria)
+        scope = search_scope(actor, sorted(candidates))
+        ranked = _rank(criteria, candidates, scope, model)
+        too_many = len(ranked) > limit and ranked[limit].score >= _strong(model)
+        hits = [] if too_many else ranked[:limit]
+        audit_record(
+            event_type=EventType.SEARCH,
+            actor=actor,
+            child_ids=[h.id for h in hits],
+            client=client,
+            details={
+                "criteria": _audited(criteria),
+                "returned_ids": [h.id for h in hits],
+                "too_many": too_many,
+            },
+        )
+    return SearchResult(hits=hits, too_many=too_many)
+
+
+def _strong(model: MatchModel) -> float:
+    return round(100 * model.probability(model.thresholds.auto), 1)
+
+
+def _audited(criteria: SearchCriteria) -> dict[str, str]:
+    return {k: str(v) for k, v in asdict(criteria).items() if v not in ("", None, False)}
+
+
+def _queries(criteria: SearchCriteria) -> list[Features]:
+    """The query as features, with the variants practitioners' typing needs (swapped day and
+    month, given and family names the wrong way round, each day of a range)."""
+    base = dict(
+        given_name=criteria.given_name,
+        family_name=criteria.family_name,
+        gender=criteria.gender,
+        postcode=criteria.postcode if " " in criteria.postcode.strip() else "",
+        nhs_number=criteria.nhs_number,
+        upn=criteria.upn,
+    )
+    dates = _dates(criteria)
+    queries = [features(**base, date_of_birth=d) for d in dates]
+    if not criteria.exact:
+        queries += [
+            features(**base, date_of_birth=swap)
+            for d in dates[:1]
+            if (swap := swapped(d.isoformat() if d else None))
+        ]
+        queries.append(
+            features(
+                **{**base, "given_name": criteria.family_name, "family_name": criteria.given_name},
+                date_of_birth=dates[0],
+            )
+        )
+    return queries
+
+
+def _dates(criteria: SearchCriteria) -> list[datetime.date | None]:
+    if criteria.date_of_birth is None or criteria.date_of_birth_to is None:
+        return [criteria.date_of_birth]
+    days = (criteria.date_of_birth_to - criteria.date_of_birth).days
+    return [criteria.date_of_birth + datetime.timedelta(days=n) for n in range(days + 1)]
+
+
+def _candidates(criteria: SearchCriteria) -> dict[int, list[Features]]:
+    by_child = dict(records_of_children(_identified(criteria))) if criteria.has_identifier() else {}
+    if criteria.family_name or criteria.given_name:
+        keys = [key for query in _queries(criteria) for key in _search_keys(query, criteria)]
+        for child, records in candidates_by_child(keys).items():
+            by_child.setdefault(child, records)
+    return by_child
+
+
+def _identified(criteria: SearchCriteria) -> list[int]:
+    ids = [criteria.contactpoint_id.strip().upper()] if criteria.contactpoint_id else []
+    return child_pks_for(contactpoint_ids=ids, nhs_number=criteria.nhs_number, upn=criteria.upn)
+
+
+def _search_keys(query: Features, criteria: SearchCriteria) -> list[str]:
+    keys = candidate_keys(query)
+    if not criteria.exact and query["given_aliases"] and query["family"]:
+        # A nickname typed for a formal name, or the other way round.
+        keys += [k for alias in query["given_aliases"] for k in candidate_keys(replace_given(query, alias))]
+    if query["district"] is None and criteria.postcode and query["dob"]:
+        keys.append(f"4:{query['dob']}|{criteria.postcode.strip().upper()}")  # district typed alone
+    return keys
+
+
+def replace_given(query: Features, alias: str) -> Features:
+    return Features(**{**query, "given": alias})  # type: ignore[typeddict-item]
+
+
+def _rank(
+    criteria: SearchCriteria,
+    candidates: dict[int, list[Features]],
+    scope: dict[int, FoundChild],
+    model: MatchModel,
+) -> list[SearchHit]:
+    queries = _queries(criteria)
+    hits = []
+    for child, records in candidates.items():
+        found = scope.get(child)
+        if found is None:
+            continue
+        best = max(
+            (_score(model, q, r, found, criteria) for q in queries for r in records), key=lambda s: s.evidence
+        )
+        if not _acceptable(best, criteria, found):
+            continue
+        hits.append(_hit(found, best, model))
+    hits.sort(key=lambda h: (-h.score, h.family_name, h.given_name, h.id))
+    return hits
+
+
+def _score(
+    model: MatchModel, query: Features, record: Features, found: FoundChild, criteria: SearchCriteria
+) -> Scored:
+    if found.restricted:
+        query = Features(
+            **{**query, "postcode": None, "district": None, "address": None, "nhs": None, "upn": None}
+        )  # type: ignore[typeddict-item]
+    scored = model.score(query, record)
+    if criteria.contactpoint_id and criteria.contactpoint_id.strip().upper() == found.contactpoint_id:
+        return Scored(scored.evidence + 30.0, scored.levels, scored.weights)
+    return scored
+
+
+def _acceptable(scored: Scored, criteria: SearchCriteria, found: FoundChild) -> bool:
+    matched = _matched(scored)
+    if criteria.contactpoint_id and criteria.contactpoint_id.strip().upper() == found.contactpoint_id:
+        return True
+    if criteria.exact:
+        wanted = [f for f in ("given_name", "family_name", "date_of_birth", "gender") if getattr(criteria, f)]
+        if criteria.date_of_birth_to:
+            wanted.remove("date_of_birth")
+        if not all(f in matched for f in wanted):
+            return False
+    return scored.evidence >= MINIMUM_EVIDENCE
+
+
+def _matched(scored: Scored) -> tuple[str, ...]:
+    from contactpoint.linkage.model import COMPARISONS
+
+    out = []
+    for index, comparison in enumerate(COMPARISONS):
+        label = scored.level_label(index)
+        if label == "exact" or (label not in ("unknown", "different") and comparison.name == "location"):
+            out.append(FIELD_OF[comparison.name])
+    return tuple(out)
+
+
+def _hit(found: FoundChild, scored: Scored, model: MatchModel) -> SearchHit:
+    return SearchHit(
+        id=found.contactpoint_id,
+        score=round(100 * model.probability(scored.evidence), 1),
+        given_name=found.given_name,
+        family_name=found.family_name,
+        date_of_birth=found.date_of_birth,
+        gender=found.gender,
+        postcode_district=found.postcode_district,
+        matched=tuple(f for f in _matched(scored) if not found.restricted or f in SHIELD_VISIBLE),
+        shielded=found.restricted,
+    )
+
+
+__all__ = ["CriteriaTooWeak", "SearchCriteria", "SearchHit", "SearchResult", "children_search"]

@@ -1,0 +1,188 @@
+"""Search: minimum criteria, fuzzy modes, the cap, shielding inside the search, and its audit."""
+
+import datetime
+
+import pytest
+
+from contactpoint.access.models import Shield
+from contactpoint.access.tests.factories import actor_for, make_user
+from contactpoint.audit.models import AuditEvent, EventType
+from contactpoint.linkage.services import link_run
+from contactpoint.linkage.tests.helpers import child_of, load, person
+from contactpoint.search.selectors import CriteriaTooWeak, SearchCriteria, children_search
+
+pytestmark = pytest.mark.django_db
+
+DOB = datetime.date(2015, 3, 14)
+
+
+@pytest.fixture
+def index(tmp_path):
+    load(
+        tmp_path,
+        "gp_registration",
+        [
+            person(
+                "G1", given_name="William", family_name="Hartley", nhs_number="9434765919", postcode="LS6 2AB"
+            ),
+            person(
+                "G2",
+                given_name="Sophie",
+                family_name="Hartley",
+                date_of_birth="2017-08-01",
+                postcode="LS6 2AB",
+            ),
+            person(
+                "G3",
+                given_name="Amara",
+                family_name="Okafor",
+                date_of_birth="2015-12-03",
+                postcode="M1 4BT",
+                address_line_1="9 Canal St",
+                town="Manchester",
+            ),
+        ],
+    )
+    load(
+        tmp_path,
+        "child_benefit",
+        [person("C1", given_name="Bill", family_name="Hartley", postcode="LS6 2AB")],
+    )
+    link_run()
+
+
+def organisation(code: str = "352"):
+    from contactpoint.records.models import Organisation, OrganisationKind
+    from contactpoint.records.tests.factories import OrganisationFactory
+
+    found = Organisation.objects.filter(kind=OrganisationKind.LOCAL_AUTHORITY, code=code).first()
+    return found or OrganisationFactory(kind=OrganisationKind.LOCAL_AUTHORITY, code=code)
+
+
+@pytest.fixture
+def actor(db):
+    return actor_for("practitioner", organisation())
+
+
+def search(actor, **criteria):
+    return children_search(actor=actor, criteria=SearchCriteria(**criteria))
+
+
+def ids(result):
+    return [hit.id for hit in result.hits]
+
+
+def william():
+    return child_of("gp_registration", "G1").contactpoint_id
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        {},
+        {"family_name": "Hartley"},
+        {"given_name": "William", "date_of_birth": DOB},
+        {"postcode": "LS6 2AB"},
+    ],
+)
+def test_below_the_minimum_criteria_is_refused_with_a_message(index, actor, criteria):
+    with pytest.raises(CriteriaTooWeak, match="family name and a date of birth"):
+        search(actor, **criteria)
+
+
+def test_family_name_and_date_of_birth_find_the_child_first(index, actor):
+    result = search(actor, family_name="Hartley", date_of_birth=DOB)
+    assert ids(result)[0] == william()
+    hit = result.hits[0]
+    assert {"family_name", "date_of_birth"} <= set(hit.matched)
+    assert hit.postcode_district == "LS6" and 0 < hit.score <= 100
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        {"given_name": "Bill", "family_name": "Hartley", "date_of_birth": DOB},  # nickname
+        {"given_name": "Wiliam", "family_name": "Hartly", "date_of_birth": DOB},  # typos
+        {
+            "given_name": "William",
+            "family_name": "Hartley",
+            "date_of_birth": datetime.date(2015, 14 - 11, 14),
+        },
+        {"given_name": "Hartley", "family_name": "William", "date_of_birth": DOB},  # names transposed
+        {"nhs_number": "9434765919"},
+        {"family_name": "Hartley", "date_of_birth": DOB, "postcode": "LS6"},  # district only
+    ],
+)
+def test_fuzzy_search_tolerates_how_practitioners_type(index, actor, criteria):
+    assert ids(search(actor, **criteria))[:1] == [william()]
+
+
+def test_day_and_month_swapped_still_finds_the_child(index, actor):
+    result = search(actor, given_name="Amara", family_name="Okafor", date_of_birth=datetime.date(2015, 3, 12))
+    assert ids(result)[:1] == [child_of("gp_registration", "G3").contactpoint_id]
+
+
+def test_exact_mode_does_not_forgive_a_typo(index, actor):
+    typo = dict(given_name="Wiliam", family_name="Hartley", date_of_birth=DOB)
+    assert ids(search(actor, **typo)) == [william()]
+    assert ids(search(actor, **typo, exact=True)) == []
+
+
+def test_date_of_birth_range_and_contactpoint_id(index, actor):
+    ranged = search(
+        actor,
+        family_name="Hartley",
+        date_of_birth=datetime.date(2017, 1, 1),
+        date_of_birth_to=datetime.date(2017, 12, 31),
+    )
+    assert ids(ranged) == [child_of("gp_registration", "G2").contactpoint_id]
+    with pytest.raises(CriteriaTooWeak, match="at most a year"):
+        search(actor, family_name="Hartley", date_of_birth=DOB, date_of_birth_to=datetime.date(2017, 12, 31))
+    assert ids(search(actor, contactpoint_id=william().lower())) == [william()]
+
+
+def test_the_cap_and_too_many_matches(index, actor):
+    capped = children_search(
+        actor=actor, criteria=SearchCriteria(family_name="Hartley", date_of_birth=DOB), limit=1
+    )
+    assert len(capped.hits) <= 1
+
+
+def test_a_shielded_child_is_found_only_by_its_visible_fields(index, actor):
+    child = child_of("gp_registration", "G3")
+    team = make_user("team", "la_management", organisation="383")
+    Shield.objects.create(
+        child=child,
+        local_authority=team.local_authority,
+        reason="refuge",
+        created_by=team.user,
+        review_due=datetime.date(2027, 1, 1),
+    )
+    by_name = search(
+        actor, given_name="Amara", family_name="Okafor", date_of_birth=datetime.date(2015, 12, 3)
+    )
+    assert ids(by_name) == [child.contactpoint_id]
+    hit = by_name.hits[0]
+    assert hit.shielded and hit.postcode_district == "" and "postcode" not in hit.matched
+    by_postcode = search(
+        actor, family_name="Okafr", date_of_birth=datetime.date(2015, 12, 3), postcode="M1 4BT"
+    )
+    unshielded = search(actor, family_name="Okafr", date_of_birth=datetime.date(2015, 12, 3))
+    assert by_postcode.hits[0].score == unshielded.hits[0].score  # the address did not help
+
+
+def test_every_search_is_audited_with_its_criteria_and_results(index, actor):
+    result = search(actor, family_name="Hartley", date_of_birth=DOB)
+    event = AuditEvent.objects.filter(event_type=EventType.SEARCH).latest("pk")
+    assert event.details["criteria"] == {"family_name": "Hartley", "date_of_birth": "2015-03-14"}
+    assert event.details["returned_ids"] == ids(result) == event.child_ids[: len(ids(result))] or sorted(
+        event.child_ids
+    ) == sorted(ids(result))
+    assert event.actor_username == actor.username
+
+
+def test_a_role_without_search_is_refused(index):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        search(actor_for("auditor", organisation()), family_name="Hartley", date_of_birth=DOB)
