@@ -12,7 +12,7 @@ import pandas as pd
 from .cluster import Edge, cluster
 from .features import FEATURE_COLUMNS, Features
 from .guard import levels_from_gammas, refusal
-from .model import COMPARISONS
+from .model import COMPARISONS, trained_settings
 from .scoring import MatchModel
 from .training import gamma_columns
 
@@ -37,13 +37,25 @@ def splink_linker(records: pd.DataFrame, model_document: dict, engine: str = "du
 
         db_api = DuckDBAPI()
         table = records
-    return Linker(db_api.register(table, dataset_display_name="records"), model_document, log_level=40)
+    settings = trained_settings(model_document, engine)
+    linker = Linker(db_api.register(table, dataset_display_name="records"), settings, log_level=40)
+    _register_term_frequencies(linker, db_api, model_document.get("term_frequencies", {}), engine)
+    return linker
+
+
+def _register_term_frequencies(linker, db_api, tables: dict[str, dict[str, float]], engine: str) -> None:
+    """Splink uses the artifact's name frequencies, as in-process scoring does, not the run's own:
+    a score must not depend on which other records happened to be linked in the same run."""
+    for column, frequencies in tables.items():
+        lookup = pd.DataFrame({column: list(frequencies), f"tf_{column}": list(frequencies.values())})
+        data = db_api.spark.createDataFrame(lookup) if engine == "spark" else lookup
+        linker.table_management.register_term_frequency_lookup(db_api.register(data), column)
 
 
 def predict(records: pd.DataFrame, model: MatchModel, document: dict, engine: str = "duckdb") -> pd.DataFrame:
     """Every blocked pair at or above the review threshold, with evidence and the guard's verdict."""
     prior_weight = math.log2(model.prior / (1 - model.prior))
-    linker = splink_linker(records, document["splink"], engine)
+    linker = splink_linker(records, document, engine)
     frame = linker.inference.predict(threshold_match_weight=model.floor + prior_weight).as_pandas_dataframe()
     gammas = frame[gamma_columns()].to_numpy().tolist()
     levels = [levels_from_gammas(g) for g in gammas]

@@ -51,7 +51,7 @@ class Comparison:
 
     def to_splink(self) -> cl.CustomComparison:
         null_sql = " OR ".join(
-            "(" + " AND ".join(f'"{c}_{side}" IS NULL' for c in self.null) + ")" for side in "lr"
+            "(" + " AND ".join(f"{c}_{side} IS NULL" for c in self.null) + ")" for side in "lr"
         )
         levels: list[ComparisonLevelCreator | dict[str, Any]] = [
             cll.CustomLevel(null_sql, label_for_charts="unknown").configure(is_null_level=True)
@@ -69,8 +69,8 @@ def _eq(column: str) -> Predicate:
     return lambda a, b: a[column] is not None and a[column] == b[column]  # type: ignore[literal-required]
 
 
-def _eq_sql(column: str) -> cll.CustomLevel:
-    return cll.CustomLevel(f'"{column}_l" = "{column}_r"')
+def _eq_sql(column: str) -> ComparisonLevelCreator:
+    return cll.ExactMatchLevel(column)
 
 
 def _overlap(column: str) -> Predicate:
@@ -112,7 +112,7 @@ COMPARISONS: tuple[Comparison, ...] = (
             Level("sounds alike", _eq_sql("given_sound"), _eq("given_sound")),
             Level(
                 "given and family transposed",
-                cll.CustomLevel('"given_l" = "family_r" AND "family_l" = "given_r"'),
+                cll.CustomLevel("given_l = family_r AND family_l = given_r"),
                 _transposed,
             ),
         ),
@@ -132,7 +132,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("dob",),
         (
             Level("exact", _eq_sql("dob"), _eq("dob")),
-            Level("day and month swapped", cll.CustomLevel('"dob_l" = "dob_swapped_r"'), _dob_swapped),
+            Level("day and month swapped", cll.CustomLevel("dob_l = dob_swapped_r"), _dob_swapped),
             Level("one character different", cll.LevenshteinLevel("dob", 1), _dob_one_off),
         ),
     ),
@@ -143,13 +143,13 @@ COMPARISONS: tuple[Comparison, ...] = (
         (
             Level(
                 "same postcode and address",
-                cll.CustomLevel('"postcode_l" = "postcode_r" AND "address_l" = "address_r"'),
+                cll.CustomLevel("postcode_l = postcode_r AND address_l = address_r"),
                 _both(_eq("postcode"), _eq("address")),
             ),
             Level("same postcode", _eq_sql("postcode"), _eq("postcode")),
             Level(
                 "same address and district",
-                cll.CustomLevel('"address_l" = "address_r" AND "district_l" = "district_r"'),
+                cll.CustomLevel("address_l = address_r AND district_l = district_r"),
                 _both(_eq("address"), _eq("district")),
             ),
             Level("same district", _eq_sql("district"), _eq("district")),
@@ -187,8 +187,10 @@ def candidate_keys(f: Features) -> list[str]:
     return keys
 
 
-def splink_settings(*, prior: float = 1e-6, extra_columns: list[str] | None = None) -> dict:
-    """The Splink settings for this model, before training."""
+def splink_settings(
+    *, prior: float = 1e-6, extra_columns: list[str] | None = None, dialect: str = "duckdb"
+) -> dict:
+    """The Splink settings for this model, before training (SQL written for `dialect`)."""
     from splink import SettingsCreator
 
     return SettingsCreator(
@@ -199,4 +201,23 @@ def splink_settings(*, prior: float = 1e-6, extra_columns: list[str] | None = No
         probability_two_random_records_match=prior,
         retain_intermediate_calculation_columns=True,
         additional_columns_to_retain=["source", *(extra_columns or [])],
-    ).create_settings_dict(sql_dialect_str="duckdb")
+    ).create_settings_dict(sql_dialect_str=dialect)
+
+
+TRAINED_KEYS = ("m_probability", "u_probability", "tf_adjustment_column", "tf_adjustment_weight")
+
+
+def trained_settings(document: dict, dialect: str) -> dict:
+    """A saved model for another SQL dialect: the levels' SQL regenerated, the trained values kept.
+
+    Splink saves each level as SQL text in the dialect it was trained on; Spark needs its own
+    functions (its Jaro-Winkler is a UDF), so the levels are rebuilt from this module.
+    """
+    saved = document["splink"]
+    if dialect == saved.get("sql_dialect", "duckdb"):
+        return saved
+    fresh = splink_settings(prior=saved["probability_two_random_records_match"], dialect=dialect)
+    for ours, theirs in zip(fresh["comparisons"], saved["comparisons"], strict=True):
+        for level, trained in zip(ours["comparison_levels"], theirs["comparison_levels"], strict=True):
+            level.update({k: trained[k] for k in TRAINED_KEYS if k in trained})
+    return fresh

@@ -1,0 +1,243 @@
+"""Linkage quality on synthetic children with ground truth: our model beside plain Splink.
+
+Run:  .venv/bin/python bench/linkage_quality.py [--children 100000,1000000] [--seed 7] [--work DIR]
+
+For each size: generates a population (seed differs from the one the shipped model was trained
+on), loads its feed files through the real feed loader into a fresh PostgreSQL database, then
+in one run scores (a) our model + guard + constrained clustering and (b) plain Splink 5 (the
+library's standard comparisons, EM-trained, clustered at match probability 0.95) on the same
+records. Prints pairwise precision / recall / F1, wrongly merged children and how many of those
+were twins or siblings, review-queue size, and the time each took.
+"""
+
+import argparse
+import csv
+import datetime
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django(database: str) -> None:
+    os.environ["DATABASE_URL"] = database
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactpoint.settings.local")
+    import django
+
+    django.setup()
+
+
+def fresh_database(name: str) -> str:
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def load(directory: Path) -> None:
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from contactpoint.feeds.services import feed_load, sources_sync
+    from contactpoint.records import services
+
+    call_command("migrate", verbosity=0)
+    sources_sync()
+    with (directory / "organisations.csv").open(newline="") as handle:
+        services.organisations_load(rows=list(csv.DictReader(handle)))
+    manifest = json.loads((directory / "manifest.json").read_text())
+    for source, extracted in manifest["extracted_at"].items():
+        when = timezone.make_aware(datetime.datetime.fromisoformat(extracted))
+        feed_load(source_code=source, path=directory / f"{source}.csv", extracted_at=when)
+
+
+def truth(directory: Path) -> tuple[dict, dict]:
+    with (directory / "truth.csv").open(newline="") as handle:
+        person = {(r["source"], r["source_record_id"]): r["person_id"] for r in csv.DictReader(handle)}
+    with (directory / "children.csv").open(newline="") as handle:
+        family = {r["person_id"]: (r["household_id"], r["birth_group"]) for r in csv.DictReader(handle)}
+    return person, family
+
+
+def evaluate(groups: list[list[int]], person_of: dict[int, str], family: dict[str, tuple[str, str]]) -> dict:
+    tp = fp = 0
+    wrong_children = 0
+    kinds: Counter[str] = Counter()
+    for group in groups:
+        people = Counter(person_of[r] for r in group)
+        same = sum(n * (n - 1) // 2 for n in people.values())
+        total = len(group) * (len(group) - 1) // 2
+        tp, fp = tp + same, fp + total - same
+        if len(people) > 1:
+            wrong_children += 1
+            for a, b in itertools.combinations(sorted(people), 2):
+                (ha, ba), (hb, bb) = family[a], family[b]
+                kinds["twins" if ba == bb else "siblings" if ha == hb else "unrelated"] += 1
+    sizes = Counter(person_of.values())
+    true_pairs = sum(n * (n - 1) // 2 for n in sizes.values())
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / true_pairs if true_pairs else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": round(precision, 5),
+        "recall": round(recall, 5),
+        "f1": round(f1, 5),
+        "wrongly_merged_children": wrong_children,
+        "wrong_person_pairs": dict(kinds),
+        "children": len(groups),
+        "people": len(sizes),
+    }
+
+
+def ours(records, model) -> tuple[list[list[int]], int, float]:
+    from contactpoint.linkage import engine
+
+    started = time.perf_counter()
+    pairs = engine.predict(records, model, model.document)
+    decisions = engine.decide(records, pairs, model)
+    elapsed = time.perf_counter() - started
+    home = {r: n for n, g in enumerate(decisions.clusters) for r in g}
+    review_pairs = {
+        (min(home[a], home[b]), max(home[a], home[b]))
+        for a, b in zip(decisions.review.id_l, decisions.review.id_r, strict=True)
+    }
+    return decisions.clusters, len(review_pairs), elapsed
+
+
+def plain_splink(rows: list[dict]) -> tuple[list[list[int]], float]:
+    """The library's standard approach, as its tutorials set it up."""
+    import pandas as pd
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    frame = pd.DataFrame(
+        {
+            "unique_id": [r["pk"] for r in rows],
+            "given_name": [r["given_name"].lower() or None for r in rows],
+            "family_name": [r["family_name"].lower() or None for r in rows],
+            "date_of_birth": [r["date_of_birth"] for r in rows],
+            "gender": [r["gender"] or None for r in rows],
+            "postcode": [r["postcode"] or None for r in rows],
+            "nhs_number": [r["nhs_number"] or None for r in rows],
+            "upn": [r["upn"] or None for r in rows],
+        }
+    )
+    frame["date_of_birth"] = pd.to_datetime(frame["date_of_birth"])
+    started = time.perf_counter()
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("family_name").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison("date_of_birth", input_is_string=False),
+            cl.PostcodeComparison("postcode"),
+            cl.ExactMatch("gender"),
+            cl.ExactMatch("nhs_number"),
+            cl.ExactMatch("upn"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("nhs_number"),
+            block_on("upn"),
+            block_on("date_of_birth", "family_name"),
+            block_on("date_of_birth", "given_name"),
+            block_on("family_name", "given_name"),
+            block_on("postcode", "given_name"),
+        ],
+    )
+    linker = Linker(DuckDBAPI().register(frame), settings, log_level=40)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("nhs_number"), block_on("given_name", "family_name", "date_of_birth")], recall=0.8
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=5e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("family_name", "given_name"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
+    predictions = linker.inference.predict(threshold_match_probability=0.5)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=0.95
+    ).as_pandas_dataframe()
+    elapsed = time.perf_counter() - started
+    groups: dict[int, list[int]] = defaultdict(list)
+    for uid, cluster in zip(clusters["unique_id"], clusters["cluster_id"], strict=True):
+        groups[cluster].append(int(uid))
+    return list(groups.values()), elapsed
+
+
+def run(children: int, seed: int, work: Path) -> dict:
+    from contactpoint.synthetic.feeds import write_population
+
+    directory = work / f"population-{children}-{seed}"
+    if not (directory / "manifest.json").exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        write_population(children=children, seed=seed, out=directory, as_of=datetime.date(2026, 10, 1))
+    started = time.perf_counter()
+    load(directory)
+    load_seconds = time.perf_counter() - started
+
+    from contactpoint.feeds.models import SourceRecord
+    from contactpoint.linkage.frame import RECORD_FIELDS, frame
+    from contactpoint.linkage.scoring import current_model
+
+    rows = list(SourceRecord.objects.values(*RECORD_FIELDS, "source_record_id"))
+    person, family = truth(directory)
+    person_of = {r["pk"]: person[(r["source__code"], r["source_record_id"])] for r in rows}
+    records = frame(rows)
+    model = current_model()
+    groups, review, our_seconds = ours(records, model)
+    plain_groups, plain_seconds = plain_splink(rows)
+    return {
+        "children": children,
+        "records": len(rows),
+        "load_seconds": round(load_seconds, 1),
+        "model": model.version,
+        "ours": evaluate(groups, person_of, family)
+        | {"seconds": round(our_seconds, 1), "review_pairs": review},
+        "plain_splink": evaluate(plain_groups, person_of, family) | {"seconds": round(plain_seconds, 1)},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--children", default="100000,1000000")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "contactpoint-bench-linkage"
+    )
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.children.split(",")]
+    setup_django(fresh_database(f"contactpoint_bench_link_{sizes[0]}"))
+    results = []
+    for number, size in enumerate(sizes):
+        if number:
+            from django.db import connections
+
+            connections.close_all()
+            connections["default"].settings_dict["NAME"] = f"contactpoint_bench_link_{size}"
+            fresh_database(f"contactpoint_bench_link_{size}")
+        result = run(size, args.seed, args.work)
+        print(json.dumps(result, indent=1), flush=True)
+        results.append(result)
+    command = f".venv/bin/python bench/linkage_quality.py --children {args.children} --seed {args.seed}"
+    print(f"\nReproduce: {command}")
+    for r in results:
+        o, p = r["ours"], r["plain_splink"]
+        print(
+            f"{r['children']:>9} children {r['records']:>9} records | "
+            f"ours P {o['precision']} R {o['recall']} F1 {o['f1']} wrong {o['wrongly_merged_children']} "
+            f"({o['seconds']} s) | plain Splink P "
+            f"{p['precision']} R {p['recall']} F1 {p['f1']} wrong {p['wrongly_merged_children']} "
+            f"{p['wrong_person_pairs']} ({p['seconds']} s) | time ratio {o['seconds'] / p['seconds']:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

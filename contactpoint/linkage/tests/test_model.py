@@ -1,0 +1,125 @@
+"""The model's two sides agree, the artifact fits the code, and features behave as documented."""
+
+import datetime
+import json
+import shutil
+
+import pytest
+
+from contactpoint.linkage import engine
+from contactpoint.linkage.cluster import cluster
+from contactpoint.linkage.features import aliases, district, features, name_key, swapped
+from contactpoint.linkage.frame import frame
+from contactpoint.linkage.guard import refusal
+from contactpoint.linkage.scoring import ARTIFACTS, MatchModel, current_model
+from contactpoint.synthetic.population import Population
+
+
+def _rows(children: int, seed: int) -> list[dict]:
+    """Synthetic people with their siblings and twins, as feature rows (two variants each)."""
+    rows = []
+    people = Population(children=children, seed=seed, as_of=datetime.date(2026, 10, 1)).generate()
+    for n, child in enumerate(people):
+        for variant in range(2):
+            rows.append(
+                {
+                    "pk": 2 * n + variant,
+                    "source__code": "gp_registration" if variant else "child_benefit",
+                    "given_name": child.given_name
+                    if variant
+                    else child.given_name[:1] + child.given_name[1:].lower(),
+                    "family_name": child.family_name,
+                    "former_family_name": "",
+                    "date_of_birth": child.dob,
+                    "gender": child.gender,
+                    "postcode": child.address.postcode,
+                    "address_line_1": child.address.line_1,
+                    "nhs_number": child.nhs_number if variant else "",
+                    "upn": "",
+                }
+            )
+    return rows
+
+
+def test_python_levels_equal_splink_levels_for_every_scored_pair():
+    model = current_model()
+    records = frame(_rows(400, seed=21))
+    pairs = engine.predict(records, model, model.document)
+    by_id = engine._features_by_id(records)
+    assert len(pairs) > 300
+    mismatched = [
+        (a, b)
+        for a, b, levels in zip(pairs.id_l, pairs.id_r, pairs.levels, strict=True)
+        if model.score(by_id[a], by_id[b]).levels != tuple(levels)
+    ]
+    assert mismatched == []
+
+
+def test_python_evidence_equals_splink_evidence():
+    model = current_model()
+    records = frame(_rows(150, seed=22))
+    pairs = engine.predict(records, model, model.document)
+    by_id = engine._features_by_id(records)
+    for a, b, evidence in zip(pairs.id_l, pairs.id_r, pairs.evidence, strict=True):
+        assert model.score(by_id[a], by_id[b]).evidence == pytest.approx(evidence, abs=1e-6)
+
+
+def test_an_artifact_that_does_not_fit_the_code_is_refused(tmp_path):
+    document = json.loads(sorted(ARTIFACTS.glob("model-*.json"))[-1].read_text())
+    document["splink"]["comparisons"][0]["comparison_levels"].pop(2)
+    with pytest.raises(ValueError, match="Retrain the model"):
+        MatchModel(document)
+
+
+def test_features_normalise_for_matching_only():
+    f = features(
+        given_name="Zoë",
+        family_name="O'Brien-Smith",
+        date_of_birth=datetime.date(2015, 3, 4),
+        postcode="ls6 2ab",
+        address_line_1="12 High St.",
+    )
+    assert (f["given"], f["family"], f["district"], f["postcode"]) == ("ZOE", "OBRIENSMITH", "LS6", "LS62AB")
+    assert (
+        f["dob_swapped"] == "2015-04-03" and swapped("2015-03-03") is None and swapped("2015-03-13") is None
+    )
+    assert district("LS6") == "LS6" and name_key("  ") == ""
+    assert "WILLIAM" in set(aliases("BILL")) & set(aliases("WILLIAM"))
+
+
+def test_the_guard_refuses_twins_and_different_identifiers():
+    model = current_model()
+    twin_a = features(given_name="Oliver", family_name="Shah", date_of_birth="2019-01-01", postcode="LS6 2AB")
+    twin_b = features(given_name="Harry", family_name="Shah", date_of_birth="2019-01-01", postcode="LS6 2AB")
+    assert refusal(model.score(twin_a, twin_b).levels).startswith("possible twin")
+    one = features(given_name="Amy", family_name="Shah", nhs_number="9434765919")
+    other = features(given_name="Amy", family_name="Shah", nhs_number="9434765870")
+    assert refusal(model.score(one, other).levels) == "different NHS numbers"
+    assert refusal(model.score(one, one).levels) is None
+
+
+def test_clusters_never_join_through_a_bridge_record():
+    # 1 and 3 conflict; 2 links strongly to both: it must not join them, and stands alone.
+    groups, refused = cluster([(1, 2, 30.0), (2, 3, 29.0), (3, 4, 25.0)], lambda a, b: {a, b} == {1, 3})
+    assert not any({1, 3} <= set(g) for g in groups)
+    assert [2] in groups and refused == [(2, 3, 29.0)]
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime")
+def test_the_spark_engine_scores_exactly_as_duckdb(monkeypatch):
+    pytest.importorskip("pyspark")
+    monkeypatch.setenv("SPARK_SHUFFLE_PARTITIONS", "2")
+    monkeypatch.setenv("SPARK_BREAK_LINEAGE", "persist")
+    model = current_model()
+    records = frame(_rows(100, seed=3))
+    on_duckdb = engine.predict(records, model, model.document, "duckdb")
+    on_spark = engine.predict(records, model, model.document, "spark")
+
+    def scored(pairs):
+        return {(a, b): round(e, 6) for a, b, e in zip(pairs.id_l, pairs.id_r, pairs.evidence, strict=True)}
+
+    assert len(on_duckdb) > 50
+    assert scored(on_spark) == scored(on_duckdb)
+    assert list(on_spark.sort_values(["id_l", "id_r"]).levels) == list(
+        on_duckdb.sort_values(["id_l", "id_r"]).levels
+    )
