@@ -11,7 +11,7 @@ import pandas as pd
 
 from .cluster import Edge, cluster
 from .features import FEATURE_COLUMNS, Features
-from .guard import levels_from_gammas, refusal
+from .guard import contradiction, levels_from_gammas, refusal
 from .model import COMPARISONS, trained_settings
 from .scoring import MatchModel
 from .training import gamma_columns
@@ -84,7 +84,7 @@ def decide(
     def conflict(a: int, b: int) -> bool:
         if frozenset((a, b)) in apart:
             return True
-        return refusal(model.score(features[a], features[b]).levels) is not None
+        return contradiction(model.score(features[a], features[b]).levels) is not None
 
     auto = pairs[(pairs.evidence >= model.thresholds.auto) & pairs.reason.isna()]
     edges: list[Edge] = list(zip(auto.id_l.tolist(), auto.id_r.tolist(), auto.evidence.tolist(), strict=True))

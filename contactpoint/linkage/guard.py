@@ -14,8 +14,11 @@ _LABELS = {c.name: [level.label for level in c.levels] for c in COMPARISONS}
 
 # First-name levels that say "the same first name": anything weaker, with a shared birth date or
 # home, is how twins and siblings look.
-SAME_FIRST_NAME = frozenset({"exact", "nickname", "similar", "given and family transposed"})
+SAME_FIRST_NAME = frozenset(
+    {"exact", "nickname", "similar", "one typing slip", "given and family transposed"}
+)
 SAME_HOUSEHOLD = frozenset({"same postcode and address", "same postcode"})
+ELSEWHERE = frozenset({"different", "same district"})
 
 
 def label(levels: tuple[int, ...], name: str) -> str:
@@ -28,10 +31,23 @@ def label(levels: tuple[int, ...], name: str) -> str:
 
 def refusal(levels: tuple[int, ...]) -> str | None:
     """Why this pair must go to review rather than be linked automatically (None: no objection)."""
+    if reason := contradiction(levels):
+        return reason
+    born = label(levels, "date_of_birth")
+    if born != "exact" and label(levels, "location") in ELSEWHERE and not _shared_identifier(levels):
+        # Two children with a common name, one birth date unknown or mistyped, in different places:
+        # as likely namesakes as one child who moved.
+        return "different homes, birth dates not the same, no shared identifier"
+    return None
+
+
+def contradiction(levels: tuple[int, ...]) -> str | None:
+    """What says two records are different children: no cluster may hold both."""
     for name, what in (("nhs_number", "NHS numbers"), ("upn", "UPNs")):
         if label(levels, name) == "different":
             return f"different {what}"
-    if label(levels, "date_of_birth") == "different":
+    born = label(levels, "date_of_birth")
+    if born == "different":
         return "different dates of birth"  # siblings share names and homes; a typo gets a person
     given = label(levels, "given_name")
     if given in SAME_FIRST_NAME:
@@ -41,6 +57,10 @@ def refusal(levels: tuple[int, ...]) -> str | None:
     if label(levels, "location") in SAME_HOUSEHOLD:
         return "possible sibling: same home, different first names"
     return None
+
+
+def _shared_identifier(levels: tuple[int, ...]) -> bool:
+    return label(levels, "nhs_number") == "exact" or label(levels, "upn") == "exact"
 
 
 def levels_from_gammas(gammas: list[int]) -> tuple[int, ...]:

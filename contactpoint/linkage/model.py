@@ -9,19 +9,21 @@ Review this module as you would a clinical rule: a level added or reordered chan
 merged with whom. The trained weights live in a versioned JSON artifact (`artifacts/`), never here.
 """
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 from splink import block_on
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 from .features import Features
 
 NAME_SIMILARITY = 0.92  # Jaro-Winkler; typos in children's names, well above sibling pairs
+DOB_WEEK = 7  # a date keyed a day or two out; siblings other than multiple births are months apart
 
 Predicate = Callable[[Features, Features], bool]
 
@@ -93,6 +95,23 @@ def _dob_one_off(a: Features, b: Features) -> bool:
     return bool(a["dob"] and b["dob"]) and Levenshtein.distance(a["dob"], b["dob"]) <= 1  # type: ignore[arg-type]
 
 
+def _one_slip(column: str) -> Predicate:
+    """One character added, dropped, changed or two adjacent swapped ("AJCK" for "JACK")."""
+
+    def test(a: Features, b: Features) -> bool:
+        x, y = a[column], b[column]  # type: ignore[literal-required]
+        return bool(x and y) and DamerauLevenshtein.distance(x, y) <= 1
+
+    return test
+
+
+def _dob_within_week(a: Features, b: Features) -> bool:
+    if not (a["dob"] and b["dob"]):
+        return False
+    gap = datetime.date.fromisoformat(a["dob"]) - datetime.date.fromisoformat(b["dob"])
+    return abs(gap.days) <= DOB_WEEK
+
+
 def _dob_swapped(a: Features, b: Features) -> bool:
     return a["dob"] is not None and a["dob"] in (b["dob_swapped"],)
 
@@ -109,6 +128,7 @@ COMPARISONS: tuple[Comparison, ...] = (
             Level("exact", _eq_sql("given"), _eq("given"), tf_column="given"),
             Level("nickname", cll.ArrayIntersectLevel("given_aliases", 1), _overlap("given_aliases")),
             Level("similar", cll.JaroWinklerLevel("given", NAME_SIMILARITY), _similar("given")),
+            Level("one typing slip", cll.DamerauLevenshteinLevel("given", 1), _one_slip("given")),
             Level("sounds alike", _eq_sql("given_sound"), _eq("given_sound")),
             Level(
                 "given and family transposed",
@@ -134,6 +154,13 @@ COMPARISONS: tuple[Comparison, ...] = (
             Level("exact", _eq_sql("dob"), _eq("dob")),
             Level("day and month swapped", cll.CustomLevel("dob_l = dob_swapped_r"), _dob_swapped),
             Level("one character different", cll.LevenshteinLevel("dob", 1), _dob_one_off),
+            Level(
+                "within a week",
+                cll.AbsoluteDateDifferenceLevel(
+                    "dob", input_is_string=True, threshold=DOB_WEEK, metric="day"
+                ),
+                _dob_within_week,
+            ),
         ),
     ),
     Comparison("gender", ("gender",), (Level("exact", _eq_sql("gender"), _eq("gender")),)),

@@ -8,6 +8,7 @@ mean the same at 10,000 children as at 11 million, and blocking keeps the non-ma
 per record about constant.
 """
 
+import copy
 import json
 import math
 from collections.abc import Iterable
@@ -48,7 +49,9 @@ class MatchModel:
     def __init__(self, document: dict) -> None:
         self.document = document
         self.version: str = document["version"]
-        self.thresholds = Thresholds(**document["thresholds"])
+        self.trained_thresholds = Thresholds(**document["thresholds"])
+        self.training_records: int = document.get("training_records", 0)
+        self.thresholds = self.trained_thresholds
         self.prior: float = document["splink"]["probability_two_random_records_match"]
         self.tf: dict[str, dict[str, float]] = document.get("term_frequencies", {})
         self.weights, self.tf_levels = _level_weights(document["splink"]["comparisons"])
@@ -75,6 +78,20 @@ class MatchModel:
         if frequency is None:
             return 0.0
         return math.log2(self.u[index][level] / frequency)
+
+    def at_volume(self, records: int) -> "MatchModel":
+        """This model with thresholds for an index of `records` source records.
+
+        Blocking keeps most comparisons per record constant, but namesakes (same common name and
+        birth date, unrelated) become more numerous per record as the index grows: one more bit
+        of evidence is asked for every doubling beyond the labelled sample the thresholds came from.
+        """
+        shift = math.log2(records / self.training_records) if records > self.training_records > 0 else 0.0
+        scaled = copy.copy(self)
+        scaled.thresholds = Thresholds(
+            auto=self.trained_thresholds.auto + shift, review=self.trained_thresholds.review + shift
+        )
+        return scaled
 
     @property
     def floor(self) -> float:

@@ -51,3 +51,23 @@ def quality_report() -> dict:
         "review_queue": open_items.count(),
         "review_guarded": open_items.exclude(reason__startswith="between").count(),
     }
+
+
+def false_merge_estimate() -> dict[str, float]:
+    """Expected wrong automatic links: each link's chance of being wrong, from its evidence.
+
+    Uses the model's prior for a random pair, so it over-states the risk for blocked candidates;
+    read it as an upper bound that should stay far below one per thousand children.
+    """
+    from .models import How, RecordLink
+    from .scoring import current_model
+
+    model = current_model()
+    risk = 0.0
+    links = 0
+    for evidence in RecordLink.objects.filter(how=How.AUTO, evidence__isnull=False).values_list(
+        "evidence", flat=True
+    ):
+        risk += 1 - model.probability(evidence)
+        links += 1
+    return {"automatic_links": links, "expected_wrong_links": round(risk, 3)}

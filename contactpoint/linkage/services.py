@@ -26,7 +26,7 @@ from . import engine
 from .candidates import candidate_keys_index, candidates_by_child
 from .features import Features
 from .frame import RECORD_FIELDS, frame, record_features
-from .guard import refusal
+from .guard import contradiction, refusal
 from .materialise import materialise
 from .model import COMPARISONS, candidate_keys
 from .models import ChildMerge, How, LinkRun, RecordLink, ReviewItem, ReviewStatus, RunKind
@@ -286,7 +286,9 @@ def _score_candidates(
     for child, features in found.items():
         scored = [(model.score(f, other), index) for index, other in enumerate(features)]
         best, _ = max(scored, key=lambda s: s[0].evidence)
-        conflict = next((reason for s, _ in scored if (reason := refusal(s.levels))), None)
+        conflict = refusal(best.levels) or next(
+            (reason for s, _ in scored if (reason := contradiction(s.levels))), None
+        )
         out.append(_Candidate(child=child, best=best, best_record=0, conflict=conflict))
     return out
 

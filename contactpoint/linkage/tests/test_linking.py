@@ -243,3 +243,23 @@ def test_export_links_writes_every_record_and_is_audited(tmp_path):
     assert [r["source_record_id"] for r in rows] == ["G1", "G2"]
     assert rows[0]["child_id"] == child_of("gp_registration", "G1").contactpoint_id
     assert AuditEvent.objects.filter(event_type=EventType.EXPORT, details__export="links").exists()
+
+
+def test_the_quality_report_counts_sources_and_the_queue(tmp_path):
+    import io
+    import json
+
+    load(tmp_path, "gp_registration", [person("G1", nhs_number="9434765919")])
+    unrelated = person(
+        "C2", given_name="Zed", family_name="Quinn", date_of_birth="2011-01-01", postcode="M1 1AA"
+    )
+    load(tmp_path, "child_benefit", [person("C1", nhs_number="9434765870"), unrelated])
+    link_run()
+    out = io.StringIO()
+    call_command("linkage_report", stdout=out)
+    report = json.loads(out.getvalue())
+    by_source = {s["source"]: s for s in report["sources"]}
+    assert by_source["child_benefit"]["records"] == 2 and by_source["child_benefit"]["match_rate"] == 1.0
+    assert by_source["gp_registration"]["nhs_number_share"] == 1.0
+    assert report["review_queue"] == 1
+    assert report["false_merge_risk"]["expected_wrong_links"] >= 0

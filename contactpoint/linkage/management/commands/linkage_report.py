@@ -1,0 +1,15 @@
+"""`contactpoint linkage_report`: the linkage quality report for data managers."""
+
+import json
+
+from django.core.management.base import BaseCommand
+
+from contactpoint.linkage.selectors import false_merge_estimate, quality_report
+
+
+class Command(BaseCommand):
+    help = "Match rate, NHS number share and children per source; review queue; false-merge estimate (JSON)."
+
+    def handle(self, *args, **options):
+        report = quality_report() | {"false_merge_risk": false_merge_estimate()}
+        self.stdout.write(json.dumps(report, indent=1))
