@@ -189,7 +189,7 @@ def run(children: int, seed: int, work: Path) -> dict:
     person, family = truth(directory)
     person_of = {r["pk"]: person[(r["source__code"], r["source_record_id"])] for r in rows}
     records = frame(rows)
-    model = current_model()
+    model = current_model().at_volume(len(rows))
     groups, review, our_seconds = ours(records, model)
     plain_groups, plain_seconds = plain_splink(rows)
     return {

@@ -65,9 +65,10 @@ def false_merge_estimate() -> dict[str, float]:
     model = current_model()
     risk = 0.0
     links = 0
-    for evidence in RecordLink.objects.filter(how=How.AUTO, evidence__isnull=False).values_list(
+    evidences = RecordLink.objects.filter(how=How.AUTO, evidence__isnull=False).values_list(
         "evidence", flat=True
-    ):
-        risk += 1 - model.probability(evidence)
+    )
+    for evidence in evidences:
+        risk += 1 - model.probability(evidence or 0.0)
         links += 1
     return {"automatic_links": links, "expected_wrong_links": round(risk, 3)}

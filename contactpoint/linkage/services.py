@@ -38,7 +38,8 @@ Say = Callable[[str], None]
 
 def link_run(*, full: bool = False, say: Say = lambda _: None) -> LinkRun:
     """Link every record not yet linked; the first run (or `full`) re-links everything."""
-    model = current_model()
+    live = SourceRecord.objects.filter(withdrawn_at__isnull=True).count()
+    model = current_model().at_volume(live)
     first = not RecordLink.objects.exists()
     kind = RunKind.FULL if (full or first) else RunKind.INCREMENTAL
     run = LinkRun.objects.create(kind=kind, model_version=model.version, engine=_engine())
