@@ -1,0 +1,72 @@
+"""Audit reports for management teams and auditors. They show ids and actors, never a child's name."""
+
+import itertools
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from contactpoint.access.actors import Actor
+
+from .reports import COLUMNS, REPORTS, report_csv_write, report_request, report_rows, row_values
+from .selectors import audit_scope_for
+
+PAGE_ROWS = 500  # on screen; the CSV download holds every row
+
+
+def _client(request: HttpRequest) -> str:
+    return f"{request.META.get('REMOTE_ADDR', '')} {request.META.get('HTTP_USER_AGENT', '')[:150]}".strip()
+
+
+def _actor(request: HttpRequest) -> Actor:
+    assert request.user.is_authenticated  # login_required has run
+    return Actor.for_user(request.user)
+
+
+@require_GET
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    scope = audit_scope_for(actor)
+    return render(request, "audit/index.html", {"reports": REPORTS.values(), "scope": scope})
+
+
+@require_GET
+@login_required
+def report(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in REPORTS:
+        raise Http404("No such report.")
+    actor = _actor(request)
+    scope = audit_scope_for(actor)
+    context: dict = {"report": REPORTS[kind], "scope": scope, "query": request.GET, "columns": COLUMNS}
+    asked = (
+        any(request.GET.get(name) for name in ("child", "user", "since", "until")) or not REPORTS[kind].needs
+    )
+    if not asked:
+        return render(request, "audit/report.html", context)
+    try:
+        wanted = report_request(
+            kind=kind,
+            child_id=request.GET.get("child", ""),
+            username=request.GET.get("user", ""),
+            since=request.GET.get("since", ""),
+            until=request.GET.get("until", ""),
+        )
+    except ValidationError as problem:
+        context["errors"] = problem.messages
+        return render(request, "audit/report.html", context, status=400)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="audit-{kind}.csv"'
+        report_csv_write(request=wanted, scope=scope, out=response, actor=actor, client=_client(request))
+        return response
+    rows = list(itertools.islice(report_rows(wanted, scope), PAGE_ROWS + 1))
+    context |= {
+        "rows": [row_values(event) for event in rows[:PAGE_ROWS]],
+        "truncated": len(rows) > PAGE_ROWS,
+        "page_rows": PAGE_ROWS,
+        "csv_query": request.GET.urlencode() + "&format=csv",
+    }
+    return render(request, "audit/report.html", context)
