@@ -1,15 +1,22 @@
-"""Audit reports for management teams and auditors. They show ids and actors, never a child's name."""
+"""Audit reports and misuse alerts for management teams and auditors.
+
+They show ids and actors, never a child's name: the log holds nothing else.
+"""
 
 import itertools
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
+from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
 
+from .misuse import alerts_for, misuse_alert_close, misuse_alert_notify_manager, misuse_alert_suspend_user
+from .misuse_rules import RULES_BY_CODE
+from .models import AlertStatus
 from .reports import COLUMNS, REPORTS, report_csv_write, report_request, report_rows, row_values
 from .selectors import audit_scope_for
 
@@ -70,3 +77,58 @@ def report(request: HttpRequest, kind: str) -> HttpResponse:
         "csv_query": request.GET.urlencode() + "&format=csv",
     }
     return render(request, "audit/report.html", context)
+
+
+@require_GET
+@login_required
+def alerts(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    status = request.GET.get("status", AlertStatus.OPEN)
+    listed = alerts_for(actor)
+    if status in AlertStatus.values:
+        listed = listed.filter(status=status)
+    return render(
+        request, "audit/alerts.html", {"alerts": listed[:200], "status": status, "rules": RULES_BY_CODE}
+    )
+
+
+RESPONSES = {
+    "suspend": lambda alert, actor, form: misuse_alert_suspend_user(
+        alert=alert, actor=actor, reason=form.get("reason", "")
+    ),
+    "notify_manager": lambda alert, actor, form: misuse_alert_notify_manager(
+        alert=alert, actor=actor, manager_email=form.get("manager_email", ""), note=form.get("note", "")
+    ),
+    "close": lambda alert, actor, form: misuse_alert_close(
+        alert=alert, actor=actor, outcome=form.get("outcome", "")
+    ),
+}
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def alert(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _actor(request)
+    found = get_object_or_404(alerts_for(actor), pk=pk)
+    errors: list[str] = []
+    if request.method == "POST":
+        respond = RESPONSES.get(request.POST.get("action", ""))
+        if respond is None:
+            errors = ["Choose what to do: suspend the account, notify the manager or record the outcome."]
+        else:
+            try:
+                respond(found, actor, request.POST)
+            except ValidationError as problem:
+                errors = problem.messages
+            else:
+                return redirect("audit:alert", pk=found.pk)
+    context = {
+        "alert": found,
+        "rule": RULES_BY_CODE.get(found.rule),
+        "actions": found.actions.select_related("by").order_by("at"),
+        "may_act": actor.can(p.RESPOND_TO_MISUSE) and found.status == AlertStatus.OPEN,
+        "suspended": not found.user.is_active,
+        "errors": errors,
+        "form": request.POST,
+    }
+    return render(request, "audit/alert.html", context, status=400 if errors else 200)

@@ -23,6 +23,8 @@ NO_CHILD_DATA = {
     # Audit reports: the log holds ContactPoint IDs and actors, never a child's name or details.
     "contactpoint.audit.views.index",
     "contactpoint.audit.views.report",
+    "contactpoint.audit.views.alerts",
+    "contactpoint.audit.views.alert",
 }
 # The data layer: where child data is written, linked and read through the door itself.
 DATA_LAYER = ("records", "feeds", "linkage", "synthetic", "access/door.py")
