@@ -53,7 +53,7 @@ def fill(count: int) -> None:
             "child_ids": [f"CP{i:013d}"],
             "details": {"family_name": "Khan", "date_of_birth": "2015-03-14", "returned": 1},
         }
-        batch.append(AuditEvent(mac=keys.sign(canonical(values)), **values))
+        batch.append(AuditEvent(mac=keys.sign(canonical(values)), key_id=keys.key_id(), **values))
         if len(batch) == 10_000:
             AuditEvent.objects.bulk_create(batch)
             batch = []

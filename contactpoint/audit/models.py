@@ -42,6 +42,9 @@ class AuditEvent(models.Model):
 
     uid = models.UUIDField(unique=True, editable=False)
     mac = models.CharField(max_length=64)
+    key_id = models.CharField(
+        max_length=16, blank=True, help_text="The keyring key that made `mac` (empty: the oldest key)."
+    )
     occurred_at = models.DateTimeField()
     event_type = models.CharField(max_length=20, choices=EventType.choices)
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
