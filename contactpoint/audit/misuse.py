@@ -25,7 +25,7 @@ from django.utils import timezone
 from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
 from contactpoint.access.models import Profile
-from contactpoint.access.services import user_suspend
+from contactpoint.access.services import user_reinstate, user_suspend
 from contactpoint.records.selectors import ChildMatchFacts, children_match_facts, normal_postcode
 
 from .misuse_rules import RULES, MisuseRule
@@ -361,6 +361,14 @@ def misuse_alert_suspend_user(*, alert: MisuseAlert, actor: Actor, reason: str) 
     _responder_check(actor, alert)
     user_suspend(user_id=alert.user_id, actor=actor, reason=reason or f"Misuse alert {alert.pk}")
     _acted(alert, actor, AlertAction.SUSPENDED, reason.strip())
+
+
+@transaction.atomic
+def misuse_alert_reinstate_user(*, alert: MisuseAlert, actor: Actor, reason: str) -> None:
+    """Lift a suspension made while investigating (say the concern was unfounded)."""
+    _responder_check(actor, alert)
+    user_reinstate(user_id=alert.user_id, actor=actor, reason=reason)
+    _acted(alert, actor, AlertAction.REINSTATED, reason.strip())
 
 
 @transaction.atomic

@@ -114,6 +114,7 @@ class MisuseAlert(models.Model):
 
 class AlertAction(models.TextChoices):
     SUSPENDED = "suspended", "Account suspended"
+    REINSTATED = "reinstated", "Account reinstated"
     MANAGER_NOTIFIED = "manager_notified", "Manager notified"
     OUTCOME = "outcome", "Investigation outcome recorded"
 

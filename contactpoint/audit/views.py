@@ -14,7 +14,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
 
-from .misuse import alerts_for, misuse_alert_close, misuse_alert_notify_manager, misuse_alert_suspend_user
+from .misuse import (
+    alerts_for,
+    misuse_alert_close,
+    misuse_alert_notify_manager,
+    misuse_alert_reinstate_user,
+    misuse_alert_suspend_user,
+)
 from .misuse_rules import RULES_BY_CODE
 from .models import AlertStatus
 from .reports import COLUMNS, REPORTS, report_csv_write, report_request, report_rows, row_values
@@ -94,6 +100,9 @@ def alerts(request: HttpRequest) -> HttpResponse:
 
 RESPONSES = {
     "suspend": lambda alert, actor, form: misuse_alert_suspend_user(
+        alert=alert, actor=actor, reason=form.get("reason", "")
+    ),
+    "reinstate": lambda alert, actor, form: misuse_alert_reinstate_user(
         alert=alert, actor=actor, reason=form.get("reason", "")
     ),
     "notify_manager": lambda alert, actor, form: misuse_alert_notify_manager(

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             name='MisuseAlertAction',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('suspended', 'Account suspended'), ('manager_notified', 'Manager notified'), ('outcome', 'Investigation outcome recorded')], max_length=20)),
+                ('action', models.CharField(choices=[('suspended', 'Account suspended'), ('reinstated', 'Account reinstated'), ('manager_notified', 'Manager notified'), ('outcome', 'Investigation outcome recorded')], max_length=20)),
                 ('at', models.DateTimeField(auto_now_add=True)),
                 ('note', models.TextField(blank=True)),
                 ('recipient', models.EmailField(blank=True, max_length=254)),

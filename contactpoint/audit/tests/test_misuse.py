@@ -20,6 +20,7 @@ from contactpoint.access.tests.factories import actor_for, sign_in_verified
 from contactpoint.audit.misuse import (
     misuse_alert_close,
     misuse_alert_notify_manager,
+    misuse_alert_reinstate_user,
     misuse_alert_suspend_user,
     misuse_detect,
 )
@@ -263,6 +264,19 @@ def test_suspension_stops_sign_in_sessions_and_tokens(world, alert, client):
     assert response.status_code == 200 and "_auth_user_id" not in client.session
     assert alert.actions.get().action == AlertAction.SUSPENDED
     assert AuditEvent.objects.filter(details__action="user_suspended", details__user_id=lee.pk).exists()
+
+
+def test_a_suspension_can_be_lifted_with_a_reason(world, alert):
+    misuse_alert_suspend_user(alert=alert, actor=world["team"], reason="Investigating")
+    with pytest.raises(ValidationError, match="reason for reinstating"):
+        misuse_alert_reinstate_user(alert=alert, actor=world["team"], reason="")
+    misuse_alert_reinstate_user(alert=alert, actor=world["team"], reason="Concern unfounded")
+    lee = get_user_model().objects.get(username="lee")
+    assert Actor.for_user(lee).username == "lee"
+    assert [a.action for a in alert.actions.order_by("at", "pk")] == [
+        AlertAction.SUSPENDED,
+        AlertAction.REINSTATED,
+    ]
 
 
 def test_notifying_the_manager_sends_mail_and_records_it(world, alert):
