@@ -7,15 +7,20 @@ same as one walk from the start: the first bad entry is the first found in the e
 """
 
 import multiprocessing
+import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db import connection, connections
+from django.conf import settings
+from django.db import connection
 from django.db.models import Max
 
 from . import keys
 from .models import AuditCheckpoint, AuditEvent, AuditSeal
 from .services import GENESIS, HASHED_FIELDS, canonical, chain_hash, checkpoint_signature
+from .verify_worker import Segment, SegmentResult, segment_check, worker_start
 
 CHUNK = 20_000
 SEGMENTS_PER_WORKER = 4  # smaller segments even out the workers' finishing times
@@ -27,27 +32,11 @@ class Verdict:
     pending: int = 0  # settled into the log but not yet sealed into the chain
     problems: list[str] = field(default_factory=list)
     workers: int = 1
+    processes: set[int] = field(default_factory=set)  # those that checked segments
 
     @property
     def intact(self) -> bool:
         return not self.problems
-
-
-@dataclass(frozen=True)
-class Segment:
-    """Positions (after, through]; `through` None runs to the end of the chain."""
-
-    after: int
-    through: int | None
-    start_hash: str
-
-
-@dataclass
-class SegmentResult:
-    events_checked: int = 0
-    problems: list[str] = field(default_factory=list)
-    last_position: int = 0
-    last_event_id: int = 0
 
 
 def _sealed(segment: Segment) -> Iterator[dict]:
@@ -140,15 +129,15 @@ def plan_segments(count: int) -> list[Segment]:
     return [Segment(after, through, start) for (after, start), through in zip(starts, ends, strict=True)]
 
 
-def _segment_worker(arguments: tuple[Segment, bool]) -> SegmentResult:
-    segment, stop_at_first = arguments
-    try:
-        return verify_segment(segment, stop_at_first=stop_at_first)
-    finally:
-        connections.close_all()
+def _parent_settings() -> dict[str, Any]:
+    return {
+        "DATABASES": {"default": connection.settings_dict},
+        "CONTACTPOINT_AUDIT_KEY": getattr(settings, "CONTACTPOINT_AUDIT_KEY", ""),
+        "CONTACTPOINT_AUDIT_KEY_FILE": getattr(settings, "CONTACTPOINT_AUDIT_KEY_FILE", ""),
+    }
 
 
-def _can_fork_workers() -> bool:
+def _can_use_workers() -> bool:
     """Workers see only committed rows through their own connections: not an open transaction's
     (inside one, the segments are checked here instead), nor an in-memory SQLite database."""
     in_memory = getattr(connection, "is_in_memory_db", lambda: False)
@@ -160,16 +149,22 @@ def verify_log(*, stop_at_first: bool = True, workers: int = 1) -> Verdict:
     its own database connection."""
     segments = plan_segments(workers * SEGMENTS_PER_WORKER if workers > 1 else 1)
     jobs = [(segment, stop_at_first) for segment in segments]
-    if workers > 1 and len(segments) > 1 and _can_fork_workers():
-        connections.close_all()  # a forked child must not share the parent's connection
-        with multiprocessing.get_context("fork").Pool(min(workers, len(segments))) as pool:
-            results = pool.map(_segment_worker, jobs, chunksize=1)
+    if workers > 1 and len(segments) > 1 and _can_use_workers():
+        # Spawned, not forked: a fresh interpreter inherits no locks, threads or connections.
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(segments)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=worker_start,
+            initargs=(settings.SETTINGS_MODULE, _parent_settings()),
+        ) as pool:
+            results = list(pool.map(segment_check, *zip(*jobs, strict=True)))
     else:
         results = [verify_segment(segment, stop_at_first=stop_at_first) for segment, _ in jobs]
     verdict = Verdict(workers=workers)
     for result in results:
         verdict.events_checked += result.events_checked
         verdict.problems.extend(result.problems)
+        verdict.processes.add(result.process or os.getpid())
     if stop_at_first and verdict.problems:
         del verdict.problems[1:]
         return verdict

@@ -1,6 +1,7 @@
 """Verifying by checkpoint segments gives the same answer as one walk from the start."""
 
 import io
+import os
 
 import pytest
 from django.core.management import call_command
@@ -71,7 +72,9 @@ def test_the_command_takes_a_worker_count():
 @pytest.mark.django_db(transaction=True)
 def test_worker_processes_each_with_their_own_connection_find_the_same_first_problem():
     seals = build_log(runs=6)
-    assert verify_log(workers=2).intact
+    verdict = verify_log(workers=2)
+    assert verdict.intact and verdict.events_checked == 18
+    assert verdict.processes and os.getpid() not in verdict.processes  # checked in worker processes
     raw("UPDATE audit_auditevent SET actor_username = 'someone else' WHERE id = %s", [seals[13].event_id])
     assert verify_log(workers=2).problems == [
         f"position 14 (event {seals[13].event_id}): the event's content has been altered"
