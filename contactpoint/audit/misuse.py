@@ -43,6 +43,9 @@ from .services import audit_record
 logger = logging.getLogger(__name__)
 LOOKUPS = (EventType.SEARCH, EventType.VIEW, EventType.BREAK_GLASS)
 EVIDENCE_IDS = 50  # event ids kept in an alert; the reports give the rest
+# Search criteria names, as the API and the FHIR search spell them (interfaces.md).
+FAMILY_NAME_CRITERIA = ("family_name", "family")
+POSTCODE_CRITERIA = ("postcode", "address-postalcode")
 
 
 @dataclass
@@ -79,22 +82,23 @@ def _own_surname_or_address(rule: MisuseRule, start, end) -> list[Finding]:
             ~Q(user__last_name="") | ~Q(home_postcode="")
         )
     }
-    events = [e for e in _lookups(start, end).filter(actor_user_id__in=people)]
+    events = list(_lookups(start, end).filter(actor_user_id__in=list(people)))
     facts = _facts_for(events)
     surname_hits: dict[int, list[int]] = defaultdict(list)
     address_hits: dict[int, list[int]] = defaultdict(list)
     for event in events:
         assert event.actor_user_id is not None
         surname, postcode = people[event.actor_user_id]
-        criteria = event.details.get("criteria") or {}
+        criteria = event.details.get("criteria")
+        criteria = criteria if isinstance(criteria, dict) else {}
         children = [facts[c] for c in _concerned(event) if c in facts]
         if surname and (
-            str(criteria.get("family_name", "")).strip().casefold() == surname
+            any(str(criteria.get(key, "")).strip().casefold() == surname for key in FAMILY_NAME_CRITERIA)
             or any(surname in child.family_names for child in children)
         ):
             surname_hits[event.actor_user_id].append(event.pk)
         if postcode and (
-            normal_postcode(str(criteria.get("postcode", ""))) == postcode
+            any(normal_postcode(str(criteria.get(key, ""))) == postcode for key in POSTCODE_CRITERIA)
             or any(postcode in child.postcodes for child in children)
         ):
             address_hits[event.actor_user_id].append(event.pk)

@@ -110,6 +110,12 @@ def test_searching_for_ones_own_surname_raises_an_alert(world):
     assert detect("own_surname_or_address") == [("own_surname_or_address", "lee")]
 
 
+def test_a_fhir_search_for_ones_own_postcode_raises_an_alert(world):
+    lee = worker(world, "lee", home_postcode="LS1 4AP")
+    search(lee, criteria={"address-postalcode": "ls1 4ap", "birthdate": "2015-03-14"})
+    assert detect("own_surname_or_address") == [("own_surname_or_address", "lee")]
+
+
 def test_a_child_at_the_users_own_address_raises_an_alert(world):
     lee = worker(world, "lee", family_name="Quixote", home_postcode="LS1 4AP")
     view(lee, child_named("Smith", postcode="M1 1AA", carer_postcode="ls14ap"))
