@@ -62,7 +62,17 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, help_text="Search parameters, counts, what changed (ids only).")
 
     class Meta:
-        indexes = [models.Index(fields=["actor_user_id", "occurred_at"], name="audit_by_actor")]
+        indexes = [
+            models.Index(fields=["actor_user_id", "occurred_at"], name="audit_by_actor"),
+            # Reports and misuse detection: a user's activity, one kind of event over a period.
+            models.Index(fields=["actor_username", "occurred_at"], name="audit_by_username"),
+            models.Index(
+                fields=["on_behalf_of", "occurred_at"],
+                name="audit_on_behalf_of",
+                condition=~models.Q(on_behalf_of=""),
+            ),
+            models.Index(fields=["event_type", "occurred_at"], name="audit_by_type"),
+        ]
 
 
 class AuditSeal(models.Model):
