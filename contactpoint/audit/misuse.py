@@ -68,7 +68,7 @@ def _lookups(start: datetime.datetime, end: datetime.datetime) -> QuerySet[Audit
 def _concerned(event: AuditEvent) -> list[str]:
     """The children an event looked up: the ids it opened, or the ids a search returned."""
     returned = event.details.get("returned_ids") if event.event_type == EventType.SEARCH else None
-    return list(event.child_ids) + (returned if isinstance(returned, list) else [])
+    return list(dict.fromkeys([*event.child_ids, *(returned if isinstance(returned, list) else [])]))
 
 
 def _facts_for(events: Iterable[AuditEvent]) -> dict[str, ChildMatchFacts]:
