@@ -22,9 +22,10 @@ from .misuse import (
     misuse_alert_suspend_user,
 )
 from .misuse_rules import RULES_BY_CODE
-from .models import AlertStatus
+from .models import AlertStatus, EventType
 from .reports import COLUMNS, REPORTS, report_csv_write, report_request, report_rows, row_values
 from .selectors import audit_scope_for
+from .services import audit_record
 
 PAGE_ROWS = 500  # on screen; the CSV download holds every row
 
@@ -76,6 +77,18 @@ def report(request: HttpRequest, kind: str) -> HttpResponse:
         report_csv_write(request=wanted, scope=scope, out=response, actor=actor, client=_client(request))
         return response
     rows = list(itertools.islice(report_rows(wanted, scope), PAGE_ROWS + 1))
+    audit_record(  # reading the log is itself an act others may need to review
+        event_type=EventType.ADMIN,
+        actor=actor,
+        child_ids=[wanted.child_id] if wanted.child_id else [],
+        client=_client(request),
+        details={
+            "action": "audit_report_viewed",
+            "report": kind,
+            "filters": wanted.filters(),
+            "rows": min(len(rows), PAGE_ROWS),
+        },
+    )
     context |= {
         "rows": [row_values(event) for event in rows[:PAGE_ROWS]],
         "truncated": len(rows) > PAGE_ROWS,

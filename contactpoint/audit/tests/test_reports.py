@@ -171,6 +171,8 @@ def test_report_pages_show_ids_and_actors_to_the_team(world, client):
     assert page.status_code == 200 and child_id in text and "lee" in text
     assert ">man<" not in text and "Quixote" not in text
     assert not AuditEvent.objects.filter(event_type=EventType.EXPORT).exists()
+    viewed = AuditEvent.objects.get(details__action="audit_report_viewed")
+    assert (viewed.actor_username, viewed.child_ids, viewed.details["rows"]) == ("leeds-team", [child_id], 1)
 
 
 def test_report_pages_explain_bad_filters(world, client):
