@@ -7,5 +7,6 @@ admin.site.site_title = "ContactPoint management"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("sign-in/", include("contactpoint.access.urls")),
+    path("audit/", include("contactpoint.audit.urls")),
     path("", include("contactpoint.web.urls")),
 ]

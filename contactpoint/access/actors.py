@@ -35,6 +35,8 @@ class Actor:
         )
         if profile is None:
             raise PermissionDenied("This account has no ContactPoint profile: it cannot use the index.")
+        if profile.suspended_at is not None or not user.is_active:
+            raise PermissionDenied("This account is suspended: it cannot use the index.")
         problems = profile.vetting_problems(today or datetime.date.today())
         if problems:
             raise NotVetted(" ".join(problems))

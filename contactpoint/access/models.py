@@ -35,6 +35,13 @@ class Profile(models.Model):
     dbs_checked_on = models.DateField(null=True, blank=True, help_text="Enhanced DBS check date.")
     training_completed_on = models.DateField(null=True, blank=True)
     agreement_signed_on = models.DateField(null=True, blank=True)
+    home_postcode = models.CharField(
+        max_length=8,
+        blank=True,
+        help_text="Misuse detection flags searches for children at the user's own address.",
+    )
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspension_reason = models.CharField(max_length=500, blank=True)
 
     def vetting_problems(self, today: datetime.date) -> list[str]:
         """Why this account may not be used today (empty when its vetting is current)."""

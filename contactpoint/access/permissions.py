@@ -13,6 +13,7 @@ MANAGE_FEEDS = "manage_feeds"
 VIEW_ARCHIVE_FIRST_YEAR = "view_archive_first_year"
 READ_AUDIT_AREA = "read_audit_area"
 READ_AUDIT_ALL = "read_audit_all"
+RESPOND_TO_MISUSE = "respond_to_misuse"  # suspend, tell the manager, record the outcome
 ADMINISTER_SYSTEM = "administer_system"
 
 ALL = frozenset(value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str))

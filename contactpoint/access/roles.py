@@ -35,6 +35,7 @@ ROLES: tuple[RoleDefinition, ...] = (
                 p.MANAGE_USERS,
                 p.REVIEW_LINKAGE,
                 p.READ_AUDIT_AREA,
+                p.RESPOND_TO_MISUSE,
             }
         ),
     ),

@@ -56,6 +56,9 @@ def user_create(
     vetted: bool = False,
     password: str | None = None,
     today: datetime.date | None = None,
+    family_name: str = "",
+    email: str = "",
+    home_postcode: str = "",
 ) -> tuple[AbstractUser, str]:
     """Create an account bound to an organisation and an area. Returns the user and its password.
 
@@ -72,7 +75,9 @@ def user_create(
     if get_user_model().objects.filter(username=username).exists():
         raise ValidationError(f"A user called {username!r} already exists.")
     password = password or secrets.token_urlsafe(18)
-    user = get_user_model().objects.create_user(username=username, password=password)
+    user = get_user_model().objects.create_user(
+        username=username, password=password, last_name=family_name.strip(), email=email.strip()
+    )
     today = today or datetime.date.today()
     vetting_date = today if vetted else None
     audit_record(
@@ -88,6 +93,7 @@ def user_create(
         dbs_checked_on=vetting_date,
         training_completed_on=vetting_date,
         agreement_signed_on=vetting_date,
+        home_postcode=home_postcode.strip().upper(),
     )
     return user, password
 
@@ -196,3 +202,57 @@ def shield_add(*, child: Child, actor: Actor, reason: str, today: datetime.date 
         details={"action": "added", "review_due": shield.review_due.isoformat()},
     )
     return shield
+
+
+@transaction.atomic
+def user_suspend(*, user_id: int, actor: Actor, reason: str) -> Profile:
+    """Stop an account at once: no sign-in, no session, no token (Actor.for_user refuses it).
+
+    Only the management team of the user's own area may; the reason is kept and audited.
+    """
+    profile = Profile.objects.select_related("user", "local_authority").filter(user_id=user_id).first()
+    if profile is None:
+        raise ValidationError(f"No ContactPoint account has id {user_id}.")
+    _check_manages(actor, profile)
+    if not reason.strip():
+        raise ValidationError("A reason for suspending the account is required.")
+    if profile.suspended_at is not None:
+        raise ValidationError(f"{profile.user.get_username()} is already suspended.")
+    profile.suspended_at, profile.suspension_reason = timezone.now(), reason.strip()[:500]
+    profile.save(update_fields=["suspended_at", "suspension_reason"])
+    get_user_model().objects.filter(pk=user_id).update(is_active=False)
+    audit_record(
+        event_type=EventType.ROLE_OR_VETTING,
+        actor=actor,
+        reason=profile.suspension_reason,
+        details={"action": "user_suspended", "user_id": user_id},
+    )
+    return profile
+
+
+@transaction.atomic
+def user_reinstate(*, user_id: int, actor: Actor, reason: str) -> Profile:
+    profile = Profile.objects.select_related("user", "local_authority").filter(user_id=user_id).first()
+    if profile is None or profile.suspended_at is None:
+        raise ValidationError(f"Account {user_id} is not suspended.")
+    _check_manages(actor, profile)
+    if not reason.strip():
+        raise ValidationError("A reason for reinstating the account is required.")
+    profile.suspended_at, profile.suspension_reason = None, ""
+    profile.save(update_fields=["suspended_at", "suspension_reason"])
+    get_user_model().objects.filter(pk=user_id).update(is_active=True)
+    audit_record(
+        event_type=EventType.ROLE_OR_VETTING,
+        actor=actor,
+        reason=reason.strip()[:500],
+        details={"action": "user_reinstated", "user_id": user_id},
+    )
+    return profile
+
+
+CAN_MANAGE_USERS = HasPermission(permissions.MANAGE_USERS)
+
+
+def _check_manages(actor: Actor, profile: Profile) -> None:
+    if not CAN_MANAGE_USERS.allows(actor) or profile.local_authority_id != actor.local_authority.pk:
+        raise PermissionDenied(f"{actor.username} may not manage accounts outside their own area's users.")

@@ -1,24 +1,73 @@
-"""The audit key, kept outside the database: it signs events and checkpoints.
+"""The audit keyring, kept outside the database: its newest key signs events and checkpoints,
+and every key it holds still verifies what it signed.
 
-Production sets CONTACTPOINT_AUDIT_KEY (hex) or CONTACTPOINT_AUDIT_KEY_FILE; local settings keep a
-generated key file in the data directory. Whoever can rewrite the database cannot forge either.
+Production sets CONTACTPOINT_AUDIT_KEY (hex keys, comma-separated, oldest first) or
+CONTACTPOINT_AUDIT_KEY_FILE (one hex key per line, oldest first; blank lines and # comments are
+ignored); local settings keep a generated key file in the data directory. Whoever can rewrite
+the database cannot forge a signature. A key's id is a digest of the key, so the id recorded with
+an event or checkpoint names the key without revealing it. To rotate, append a new key and
+restart; never remove a key while the log holds anything it signed (docs/audit.md).
 """
 
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 
-@cache
-def audit_key() -> bytes:
+class UnknownKey(LookupError):
+    """An event or checkpoint names a key the keyring does not hold."""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    keys: dict[str, bytes]  # id -> key, oldest first
+    signing_id: str
+    oldest_id: str
+
+    def key(self, key_id: str) -> bytes:
+        """The key with this id; an empty id (events written before the keyring) means the oldest."""
+        try:
+            return self.keys[key_id or self.oldest_id]
+        except KeyError:
+            raise UnknownKey(key_id) from None
+
+
+def key_id_of(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()[:12]
+
+
+def parse_keys(text: str, *, where: str) -> list[bytes]:
+    keys = []
+    for number, line in enumerate(text.replace(",", "\n").splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            key = bytes.fromhex(line)
+        except ValueError:
+            raise ImproperlyConfigured(f"{where}: entry {number} is not a hex key.") from None
+        if len(key) < 32:
+            raise ImproperlyConfigured(
+                f"{where}: entry {number} is shorter than 32 bytes (64 hex characters)."
+            )
+        keys.append(key)
+    if not keys:
+        raise ImproperlyConfigured(f"{where} holds no key.")
+    return keys
+
+
+def _configured_keys() -> list[bytes]:
     configured = getattr(settings, "CONTACTPOINT_AUDIT_KEY", "")
     if configured:
-        return bytes.fromhex(configured)
+        return parse_keys(configured, where="CONTACTPOINT_AUDIT_KEY")
     path = getattr(settings, "CONTACTPOINT_AUDIT_KEY_FILE", "")
     if not path:
         raise ImproperlyConfigured("Set CONTACTPOINT_AUDIT_KEY or CONTACTPOINT_AUDIT_KEY_FILE.")
@@ -27,14 +76,38 @@ def audit_key() -> bytes:
         if not getattr(settings, "CONTACTPOINT_AUDIT_KEY_CREATE", False):
             raise ImproperlyConfigured(f"The audit key file {key_file} does not exist.")
         key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32))
+        key_file.write_text(new_key_hex() + "\n")
         key_file.chmod(0o600)
-    return bytes.fromhex(key_file.read_text().strip())
+    return parse_keys(key_file.read_text(), where=str(key_file))
+
+
+def new_key_hex() -> str:
+    return secrets.token_hex(32)
+
+
+@cache
+def keyring() -> Keyring:
+    keys = _configured_keys()
+    ids = {key_id_of(key): key for key in keys}
+    return Keyring(keys=ids, signing_id=key_id_of(keys[-1]), oldest_id=key_id_of(keys[0]))
+
+
+@receiver(setting_changed)
+def _forget_keys(*, setting, **kwargs):
+    if setting.startswith("CONTACTPOINT_AUDIT_KEY"):
+        keyring.cache_clear()
 
 
 def key_id() -> str:
-    return hashlib.sha256(audit_key()).hexdigest()[:12]
+    """The id of the key that signs now."""
+    return keyring().signing_id
 
 
 def sign(message: bytes) -> str:
-    return hmac.new(audit_key(), message, hashlib.sha256).hexdigest()
+    """A signature with the current (newest) key; store key_id() beside it."""
+    return signed_by(key_id(), message)
+
+
+def signed_by(key_id: str, message: bytes) -> str:
+    """The signature the key named by `key_id` gives (empty id: the keyring's oldest key)."""
+    return hmac.new(keyring().key(key_id), message, hashlib.sha256).hexdigest()

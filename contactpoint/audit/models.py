@@ -7,7 +7,10 @@ Nothing here is ever updated or deleted: on PostgreSQL a trigger refuses it (mig
 Events hold ids, never names, so the log can outlive the records it describes.
 """
 
+from django.conf import settings
 from django.db import models
+
+from contactpoint.records.models import Organisation
 
 
 class EventType(models.TextChoices):
@@ -39,6 +42,9 @@ class AuditEvent(models.Model):
 
     uid = models.UUIDField(unique=True, editable=False)
     mac = models.CharField(max_length=64)
+    key_id = models.CharField(
+        max_length=16, blank=True, help_text="The keyring key that made `mac` (empty: the oldest key)."
+    )
     occurred_at = models.DateTimeField()
     event_type = models.CharField(max_length=20, choices=EventType.choices)
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
@@ -56,7 +62,17 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, help_text="Search parameters, counts, what changed (ids only).")
 
     class Meta:
-        indexes = [models.Index(fields=["actor_user_id", "occurred_at"], name="audit_by_actor")]
+        indexes = [
+            models.Index(fields=["actor_user_id", "occurred_at"], name="audit_by_actor"),
+            # Reports and misuse detection: a user's activity, one kind of event over a period.
+            models.Index(fields=["actor_username", "occurred_at"], name="audit_by_username"),
+            models.Index(
+                fields=["on_behalf_of", "occurred_at"],
+                name="audit_on_behalf_of",
+                condition=~models.Q(on_behalf_of=""),
+            ),
+            models.Index(fields=["event_type", "occurred_at"], name="audit_by_type"),
+        ]
 
 
 class AuditSeal(models.Model):
@@ -76,3 +92,47 @@ class AuditCheckpoint(models.Model):
     signature = models.CharField(max_length=64)
     key_id = models.CharField(max_length=16)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Investigated and closed"
+
+
+class MisuseAlert(models.Model):
+    """A misuse rule fired for one user: it goes to the management team of the user's authority.
+
+    Unlike the log, an alert is a case file that changes (its status and outcome); every act on it
+    is also an audit event and a MisuseAlertAction row. Evidence is event ids and counts only.
+    """
+
+    rule = models.CharField(max_length=40)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="misuse_alerts")
+    username = models.CharField(max_length=150)
+    local_authority = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField(auto_now_add=True)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    summary = models.CharField(max_length=500)
+    evidence = models.JSONField(default=dict, help_text="Event ids and counts; no child's name.")
+    status = models.CharField(max_length=8, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    outcome = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["local_authority", "status"], name="alert_by_area")]
+
+
+class AlertAction(models.TextChoices):
+    SUSPENDED = "suspended", "Account suspended"
+    REINSTATED = "reinstated", "Account reinstated"
+    MANAGER_NOTIFIED = "manager_notified", "Manager notified"
+    OUTCOME = "outcome", "Investigation outcome recorded"
+
+
+class MisuseAlertAction(models.Model):
+    alert = models.ForeignKey(MisuseAlert, on_delete=models.PROTECT, related_name="actions")
+    action = models.CharField(max_length=20, choices=AlertAction.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True)
+    recipient = models.EmailField(blank=True)

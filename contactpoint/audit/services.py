@@ -79,7 +79,8 @@ def audit_record(
         "child_ids": sorted(set(child_ids)),
         "details": details or {},
     }
-    return AuditEvent.objects.create(mac=keys.sign(canonical(values)), **values)
+    signing = keys.key_id()
+    return AuditEvent.objects.create(mac=keys.signed_by(signing, canonical(values)), key_id=signing, **values)
 
 
 def chain_seal(*, limit: int = 100_000, grace: datetime.timedelta = SEAL_GRACE) -> int:
@@ -109,11 +110,12 @@ def chain_seal(*, limit: int = 100_000, grace: datetime.timedelta = SEAL_GRACE) 
             seal.previous_hash = prior
         AuditSeal.objects.bulk_create(seals, batch_size=5000)
         if seals:
+            signing = keys.key_id()
             AuditCheckpoint.objects.create(
                 position=position,
                 entry_hash=previous,
-                signature=checkpoint_signature(position, previous),
-                key_id=keys.key_id(),
+                signature=checkpoint_signature(position, previous, signing),
+                key_id=signing,
             )
         return len(seals)
 
@@ -122,5 +124,5 @@ def chain_hash(previous: str, content: bytes, event_id: int) -> str:
     return hashlib.sha256(previous.encode() + str(event_id).encode() + b"|" + content).hexdigest()
 
 
-def checkpoint_signature(position: int, entry_hash: str) -> str:
-    return keys.sign(f"{position}:{entry_hash}".encode())
+def checkpoint_signature(position: int, entry_hash: str, key_id: str) -> str:
+    return keys.signed_by(key_id, f"{position}:{entry_hash}".encode())

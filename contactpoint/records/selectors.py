@@ -1,8 +1,24 @@
-"""Reads of reference data and aggregate counts. Reads of a child's own data go through access."""
+"""Reads of reference data, aggregate counts, and the facts misuse rules compare (never shown).
+
+Reads of a child's record for display go through access.door.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import Q
 
-from .models import Child, ChildIdentifier, IdentifierScheme, Involvement, Organisation
+from .models import (
+    Carer,
+    Child,
+    ChildAddress,
+    ChildIdentifier,
+    ChildName,
+    IdentifierScheme,
+    Involvement,
+    Organisation,
+)
 
 
 def index_statistics() -> dict[str, int]:
@@ -18,4 +34,62 @@ def index_statistics() -> dict[str, int]:
         "active_involvements": Involvement.objects.filter(
             Q(end_date__isnull=True), superseded_at__isnull=True
         ).count(),
+    }
+
+
+@dataclass(frozen=True)
+class ChildMatchFacts:
+    """What misuse detection compares with the user searching: names and postcodes of the child
+    and its carers (casefolded, postcodes without spaces), its area, and who works with it.
+
+    A data-layer read for the audit app's rules; it never leaves the server and is never shown.
+    """
+
+    family_names: frozenset[str]
+    postcodes: frozenset[str]
+    local_authority: str
+    involved_organisations: frozenset[str]
+
+
+def normal_postcode(postcode: str) -> str:
+    return "".join(postcode.split()).upper()
+
+
+def children_match_facts(contactpoint_ids: Iterable[str]) -> dict[str, ChildMatchFacts]:
+    wanted = set(contactpoint_ids)
+    if not wanted:
+        return {}
+    live = {"child__contactpoint_id__in": wanted, "superseded_at__isnull": True}
+    names: dict[str, set[str]] = defaultdict(set)
+    postcodes: dict[str, set[str]] = defaultdict(set)
+    areas: dict[str, str] = {}
+    involved: dict[str, set[str]] = defaultdict(set)
+    for cp_id, family in ChildName.objects.filter(**live).values_list(
+        "child__contactpoint_id", "family_name"
+    ):
+        names[cp_id].add(family.casefold())
+    for cp_id, family, postcode in Carer.objects.filter(**live).values_list(
+        "child__contactpoint_id", "family_name", "postcode"
+    ):
+        names[cp_id].add(family.casefold())
+        postcodes[cp_id].add(normal_postcode(postcode))
+    for cp_id, postcode, area in ChildAddress.objects.filter(**live, is_chosen=True).values_list(
+        "child__contactpoint_id", "postcode", "local_authority__code"
+    ):
+        postcodes[cp_id].add(normal_postcode(postcode))
+        areas[cp_id] = area or ""
+    for cp_id, organisation in Involvement.objects.filter(**live).values_list(
+        "child__contactpoint_id", "organisation__code"
+    ):
+        involved[cp_id].add(organisation)
+    return {
+        cp_id: ChildMatchFacts(
+            family_names=frozenset(names[cp_id] - {""}),
+            postcodes=frozenset(postcodes[cp_id] - {""}),
+            local_authority=areas.get(cp_id, ""),
+            involved_organisations=frozenset(involved[cp_id]),
+        )
+        for cp_id in Child.objects.filter(contactpoint_id__in=wanted).values_list(
+            "contactpoint_id", flat=True
+        )
     }

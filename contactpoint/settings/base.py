@@ -139,6 +139,19 @@ CONTACTPOINT_FEED_WORKERS = env_int("CONTACTPOINT_FEED_WORKERS", 2)
 CONTACTPOINT_AUDIT_KEY = env_str("CONTACTPOINT_AUDIT_KEY", "")
 CONTACTPOINT_AUDIT_KEY_FILE = env_str("CONTACTPOINT_AUDIT_KEY_FILE", "")
 
+# Mail (misuse alerts to the management team, notices to a user's manager): an SMTP relay.
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": env_str("DJANGO_EMAIL_HOST", "localhost"),
+            "port": env_int("DJANGO_EMAIL_PORT", 25),
+            "use_tls": env_bool("DJANGO_EMAIL_USE_TLS", False),
+        },
+    }
+}
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "contactpoint@localhost")
+
 # Deployment shape: "national" holds every in-scope child; "targeted" only children known to services.
 CONTACTPOINT_SCOPE = env_str("CONTACTPOINT_SCOPE", "national")
 

@@ -20,6 +20,11 @@ NO_CHILD_DATA = {
     "django.contrib.auth.views.LogoutView",
     "contactpoint.access.views.verify",
     "contactpoint.access.views.set_up",
+    # Audit reports: the log holds ContactPoint IDs and actors, never a child's name or details.
+    "contactpoint.audit.views.index",
+    "contactpoint.audit.views.report",
+    "contactpoint.audit.views.alerts",
+    "contactpoint.audit.views.alert",
 }
 # The data layer: where child data is written, linked and read through the door itself.
 DATA_LAYER = ("records", "feeds", "linkage", "synthetic", "access/door.py")

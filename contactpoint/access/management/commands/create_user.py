@@ -17,6 +17,11 @@ class Command(BaseCommand):
             "--vetted", action="store_true", help="Record DBS, training and agreement as current."
         )
         parser.add_argument("--password", help="Initial password (one is generated and printed if omitted).")
+        parser.add_argument("--family-name", default="", help="The user's own family name.")
+        parser.add_argument("--email", default="", help="Where alerts and notices reach the user.")
+        parser.add_argument(
+            "--home-postcode", default="", help="Misuse detection flags searches at the user's own address."
+        )
         parser.add_argument(
             "--api-token", action="store_true", help="Also issue a bearer token, printed as the last line."
         )
@@ -31,6 +36,9 @@ class Command(BaseCommand):
                 local_authority_code=options["local_authority"],
                 vetted=options["vetted"],
                 password=options["password"],
+                family_name=options["family_name"],
+                email=options["email"],
+                home_postcode=options["home_postcode"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc

@@ -1,0 +1,146 @@
+"""What auditing costs a record view, and how many audited views a second the database sustains.
+
+Run:  .venv/bin/python bench/audited_reads.py [--children 200] [--reads 300] [--processes 1,2,4]
+Fills a fresh PostgreSQL database with children (name, address, an involvement), then:
+1. in one process, times the same record views through the door with and without the audit
+   event (the event's write is patched out for the second), alternating in rounds so machine
+   noise hits both alike; prints the ratio (target: at most 1.2);
+2. runs P processes, each with its own connection, doing audited views for --seconds, for each
+   P in --processes; prints audited views per second (target: at least 500);
+3. the same with each process writing only the views' audit events: the log's own capacity, to
+   show whether the audit write or the record read limits throughput.
+"""
+
+import argparse
+import contextlib
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from unittest import mock
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactpoint.settings.test")
+DATABASE = "contactpoint_bench_reads"
+REASON = "Benchmark: referral received"
+
+
+def prepare_database() -> None:
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DATABASE], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DATABASE], check=True)
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+
+
+def fill(children: int) -> None:
+    from contactpoint.access.services import roles_sync, user_create
+    from contactpoint.records.models import OrganisationKind
+    from contactpoint.records.tests.factories import (
+        ChildAddressFactory,
+        ChildFactory,
+        ChildNameFactory,
+        InvolvementFactory,
+        OrganisationFactory,
+        SourceFactory,
+    )
+
+    roles_sync()
+    la = OrganisationFactory(kind=OrganisationKind.LOCAL_AUTHORITY, code="383")
+    user_create(username="bench", role_code="practitioner", organisation_code="383", vetted=True)
+    source = SourceFactory()
+    for _ in range(children):
+        child = ChildFactory()
+        ChildNameFactory(child=child, source=source, is_chosen=True)
+        ChildAddressFactory(child=child, source=source, local_authority=la, is_chosen=True)
+        InvolvementFactory(child=child, source=source)
+
+
+def _reader():
+    """The acting practitioner and the children to read, as a worker process sees them."""
+    from django.contrib.auth import get_user_model
+
+    from contactpoint.access.actors import Actor
+    from contactpoint.records.models import Child
+
+    actor = Actor.for_user(get_user_model().objects.get(username="bench"))
+    return actor, list(Child.objects.order_by("pk"))
+
+
+def time_views(reads: int, *, audited: bool) -> float:
+    from contactpoint.access.door import child_record_for
+
+    actor, children = _reader()
+    with contextlib.nullcontext() if audited else mock.patch("contactpoint.access.door.audit_record"):
+        started = time.perf_counter()
+        for i in range(reads):
+            child_record_for(actor, children[i % len(children)], reason=REASON)
+        return time.perf_counter() - started
+
+
+def _worker(seconds: float, what: str) -> int:
+    """Audited record views, or (what == "events") the view's audit event alone, for `seconds`."""
+    import django
+
+    django.setup()
+    from contactpoint.access.door import child_record_for
+    from contactpoint.audit.models import EventType
+    from contactpoint.audit.services import audit_record
+
+    actor, children = _reader()
+    done, deadline = 0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        child = children[done % len(children)]
+        if what == "events":
+            audit_record(
+                event_type=EventType.VIEW, actor=actor, child_ids=[child.contactpoint_id], reason=REASON
+            )
+        else:
+            child_record_for(actor, child, reason=REASON)
+        done += 1
+    return done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--children", type=int, default=200)
+    parser.add_argument("--reads", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--processes", default="1,2,4")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    prepare_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connections
+
+    call_command("migrate", verbosity=0)
+    fill(args.children)
+    time_views(200, audited=True)  # warm caches and connections
+    plain = audited = 0.0
+    for _ in range(args.rounds):
+        plain += time_views(args.reads, audited=False)
+        audited += time_views(args.reads, audited=True)
+    total = args.reads * args.rounds
+    print(
+        f"one process, {total} views each way: without audit {total / plain:7.0f}/s, "
+        f"audited {total / audited:7.0f}/s, cost ratio {audited / plain:.2f} (target ≤ 1.2)",
+        flush=True,
+    )
+    connections.close_all()
+    spawn = multiprocessing.get_context("spawn")
+    for what in ("views", "events"):
+        for processes in (int(p) for p in args.processes.split(",")):
+            with spawn.Pool(processes) as pool:
+                counts = pool.starmap(_worker, [(args.seconds, what)] * processes)
+            rate = sum(counts) / args.seconds
+            label = "audited views/s (target ≥ 500)" if what == "views" else "audit events alone/s"
+            print(f"{processes} processes for {args.seconds:.0f} s: {rate:7.0f} {label}", flush=True)
+    print(
+        f"reproduce: {sys.executable} bench/audited_reads.py --children {args.children} --reads {args.reads} "
+        f"--rounds {args.rounds} --processes {args.processes} --seconds {args.seconds:g}"
+    )
+
+
+if __name__ == "__main__":
+    main()
