@@ -16,6 +16,7 @@ import contactpoint
 NO_CHILD_DATA = {
     "contactpoint.web.views.healthz",
     "contactpoint.web.views.home",
+    "contactpoint.web.views.activity",  # the user's own audit trail: ContactPoint IDs and reasons only
     "django.contrib.auth.views.LoginView",
     "django.contrib.auth.views.LogoutView",
     "contactpoint.access.views.verify",
