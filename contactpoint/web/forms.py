@@ -5,6 +5,9 @@ from typing import Any
 
 from django import forms
 
+from contactpoint.records.models import SENSITIVE_SERVICE_TYPES, ServiceType
+from contactpoint.records.services import InvolvementAnswers
+
 GENDERS = [("", "Any"), ("female", "Female"), ("male", "Male"), ("not_specified", "Not specified")]
 
 
@@ -41,26 +44,138 @@ class SearchForm(forms.Form):
         return cleaned
 
     def _date_of_birth(self, cleaned: dict[str, Any]) -> datetime.date | None:
-        parts = [str(cleaned.get(f"dob_{part}") or "").strip() for part in ("day", "month", "year")]
-        if not any(parts):
-            return None
-        if not all(parts):
-            missing = [name for name, value in zip(("day", "month", "year"), parts, strict=True) if not value]
-            self.add_error("dob_day", f"Date of birth must include a {' and '.join(missing)}")
-            return None
-        try:
-            day, month, year = (int(part) for part in parts)
-            born = datetime.date(year, month, day)
-        except ValueError:
-            self.add_error("dob_day", "Date of birth must be a real date, like 14 3 2015")
-            return None
-        if born > datetime.date.today():
-            self.add_error("dob_day", "Date of birth must be today or in the past")
-            return None
-        if year < 1900:
+        born = date_from_parts(self, cleaned, prefix="dob", label="Date of birth", required=False)
+        if born is not None and born.year < 1900:
             self.add_error("dob_day", "Year of birth must have 4 numbers, like 2015")
             return None
         return born
+
+
+def date_from_parts(
+    form: forms.Form,
+    cleaned: dict[str, Any],
+    *,
+    prefix: str,
+    label: str,
+    required: bool,
+    future: bool = False,
+) -> datetime.date | None:
+    """A GOV.UK date input's day, month and year as one date; errors go on the day field."""
+    parts = [str(cleaned.get(f"{prefix}_{part}") or "").strip() for part in ("day", "month", "year")]
+    if not any(parts):
+        if required:
+            form.add_error(f"{prefix}_day", f"Enter the {label.lower()}")
+        return None
+    if not all(parts):
+        missing = [name for name, value in zip(("day", "month", "year"), parts, strict=True) if not value]
+        form.add_error(f"{prefix}_day", f"{label} must include a {' and '.join(missing)}")
+        return None
+    try:
+        day, month, year = (int(part) for part in parts)
+        value = datetime.date(year, month, day)
+    except ValueError:
+        form.add_error(f"{prefix}_day", f"{label} must be a real date, like 14 3 2015")
+        return None
+    if not future and value > datetime.date.today():
+        form.add_error(f"{prefix}_day", f"{label} must be today or in the past")
+        return None
+    return value
+
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+RECORDABLE_SERVICES = [
+    (value, label) for value, label in ServiceType.choices if value not in SENSITIVE_SERVICE_TYPES
+]
+
+
+class InvolvementForm(forms.Form):
+    """A practitioner's own involvement: the question page before 'check your answers'."""
+
+    service_type = forms.ChoiceField(
+        label="Which service are you working with this child in?",
+        choices=RECORDABLE_SERVICES,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the service you are working with this child in"},
+    )
+    job_title = forms.CharField(
+        label="Your job title",
+        max_length=120,
+        error_messages={"required": "Enter your job title"},
+    )
+    phone = forms.CharField(label="Phone number", max_length=40, required=False)
+    email = forms.EmailField(
+        label="Email address",
+        required=False,
+        error_messages={"invalid": "Enter an email address in the correct format, like name@example.gov.uk"},
+    )
+    start_day = forms.CharField(label="Day", required=False, max_length=2)
+    start_month = forms.CharField(label="Month", required=False, max_length=2)
+    start_year = forms.CharField(label="Year", required=False, max_length=4)
+    lead = forms.ChoiceField(
+        label="Are you the lead professional for this child?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select yes if you are the lead professional"},
+    )
+    caf = forms.ChoiceField(
+        label="Is there a CAF assessment for this child?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        help_text="Only whether one exists: never its content.",
+        error_messages={"required": "Select yes if there is a CAF assessment"},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if (
+            not (cleaned.get("phone") or "").strip()
+            and not cleaned.get("email")
+            and "email" not in self.errors
+        ):
+            self.add_error("phone", "Enter a phone number or an email address, so others can reach you")
+        cleaned["start_date"] = date_from_parts(
+            self, cleaned, prefix="start", label="Start date", required=True
+        )
+        return cleaned
+
+    def answers(self) -> InvolvementAnswers:
+        data = self.cleaned_data
+        return InvolvementAnswers(
+            service_type=data["service_type"],
+            start_date=data["start_date"],
+            job_title=data["job_title"].strip(),
+            phone=data["phone"].strip(),
+            email=data["email"],
+            is_lead_professional=data["lead"] == "yes",
+            has_caf=data["caf"] == "yes",
+        )
+
+    @classmethod
+    def initial_from(cls, answers: Any) -> dict[str, Any]:
+        """Prefill from saved or pending answers (anything with InvolvementAnswers' fields)."""
+        start = answers.start_date
+        return {
+            "service_type": answers.service_type,
+            "job_title": answers.job_title,
+            "phone": answers.phone,
+            "email": answers.email,
+            "start_day": start.day if start else "",
+            "start_month": start.month if start else "",
+            "start_year": start.year if start else "",
+            "lead": "yes" if answers.is_lead_professional else "no",
+            "caf": "yes" if answers.has_caf else "no",
+        }
+
+
+class EndInvolvementForm(forms.Form):
+    end_day = forms.CharField(label="Day", required=False, max_length=2)
+    end_month = forms.CharField(label="Month", required=False, max_length=2)
+    end_year = forms.CharField(label="Year", required=False, max_length=4)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        cleaned["end_date"] = date_from_parts(self, cleaned, prefix="end", label="End date", required=True)
+        return cleaned
 
 
 REASONS = [

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
 from contactpoint.access.door import ContactView, child_record_for
-from contactpoint.records.selectors import child_by_contactpoint_id
+from contactpoint.records.selectors import child_by_contactpoint_id, own_involvement
 
 from .forms import BreakGlassForm, ReasonForm
 
@@ -35,7 +35,7 @@ def door_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return view
 
 
-def _child_or_404(contactpoint_id: str):
+def child_or_404(contactpoint_id: str):
     child = child_by_contactpoint_id(contactpoint_id=contactpoint_id)
     if child is None:
         raise Http404("No child has that ContactPoint ID.")
@@ -52,6 +52,8 @@ def _record_page(
         "break_glass": break_glass,
         "may_break_glass": record.restricted and actor.can(p.BREAK_GLASS),
         "team": _team_contact(actor),
+        "may_record": actor.can(p.RECORD_INVOLVEMENT) and not record.restricted,
+        "own": own_involvement(actor=actor, child=child) if actor.can(p.RECORD_INVOLVEMENT) else None,
     }
     return render(request, "web/child_record.html", context)
 
@@ -70,7 +72,7 @@ def _team_contact(actor: Actor) -> ContactView:
 def child_open(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
     """Asks why before any record opens; the answer opens it and goes to the audit log."""
     actor = actor_for(request)
-    child = _child_or_404(contactpoint_id)
+    child = child_or_404(contactpoint_id)
     form = ReasonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         return _record_page(request, actor, child, reason=form.reason_text(), break_glass=False)
@@ -86,7 +88,7 @@ def child_break_glass(request: HttpRequest, contactpoint_id: str) -> HttpRespons
     actor = actor_for(request)
     if not actor.can(p.BREAK_GLASS):
         raise PermissionDenied("Your role cannot override a shield.")
-    child = _child_or_404(contactpoint_id)
+    child = child_or_404(contactpoint_id)
     form = BreakGlassForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         return _record_page(request, actor, child, reason=form.reason_text(), break_glass=True)
