@@ -165,3 +165,15 @@ def test_the_search_form_says_what_to_fix_and_keeps_the_answers(client, world, a
     if answers.get("family_name"):
         assert 'value="Khan"' in html
         assert 'href="#id_dob_day"' in html
+
+
+def test_refusals_and_unknown_ids_get_govuk_pages_that_say_why(client, world):
+    from contactpoint.access.tests.factories import make_user
+
+    _signed_in(client, make_user("auditor-2", "auditor").user)
+    refused = client.post(reverse("web:child", args=[world.child.contactpoint_id]), REASON)
+    assert refused.status_code == 403
+    assert "You cannot see this page" in refused.content.decode()
+    assert "cannot see children" in refused.content.decode()
+    missing = client.get(reverse("web:child", args=["CPNOSUCHCHILD00"]))
+    assert missing.status_code == 404 and "Page not found" in missing.content.decode()
