@@ -219,3 +219,28 @@ def test_keyboard_alone_reaches_the_search_from_the_skip_link(visit, world):
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.closest('main') !== null")
     assert focused
+
+
+def test_the_core_journey_works_with_javascript_turned_off(browser, live_server, world):
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + reverse("web:login"))
+        page.get_by_label("Username").fill("practitioner-383")
+        page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Continue").click()
+        totp = TOTP(bytes.fromhex(KEY_HEX))
+        totp.time = time.time()
+        page.get_by_label("Enter your security code").fill(f"{totp.token():06d}")
+        page.get_by_role("button", name="Continue").click()
+        page.goto(live_server.url + reverse("web:search"))
+        page.get_by_text("Search by an identifier").click()  # a native <details>: no script needed
+        page.get_by_label("NHS number").fill("9434765919")
+        page.goto(live_server.url + reverse("web:child", args=[world.child.contactpoint_id]))
+        page.get_by_label("A safeguarding concern about this child").check()
+        page.get_by_role("button", name="Show the record").click()
+        assert "Who else is working with this child" in page.locator("main").inner_text()
+        assert "js-enabled" not in (page.locator("body").get_attribute("class") or "")
+    finally:
+        context.close()
