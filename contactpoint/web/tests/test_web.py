@@ -58,3 +58,15 @@ def test_pages_in_django_templates_get_the_govuk_layout(rf, django_user_model):
     assert "<title>Audit reports \u2013 ContactPoint \u2013 GOV.UK</title>" in html
     assert "<h1>Reports for &lt;Leeds&gt;</h1>" in html
     assert 'class="govuk-header' in html and 'class="govuk-footer' in html
+
+
+@pytest.mark.django_db
+def test_navigation_shows_each_entry_only_to_roles_granted_its_permission(client):
+    from contactpoint.access.tests.factories import make_user
+
+    sign_in_verified(client, make_user("nav-practitioner").user)
+    assert 'href="/children/search/"' in client.get(reverse("web:home")).content.decode()
+    client.logout()
+    sign_in_verified(client, make_user("nav-auditor", "auditor").user)
+    html = client.get(reverse("web:home")).content.decode()
+    assert 'href="/children/search/"' not in html and "My recent activity" in html
