@@ -1,8 +1,7 @@
-import importlib
 import logging
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -13,6 +12,7 @@ from contactpoint.access import permissions as p
 from contactpoint.access.models import Profile
 from contactpoint.audit.selectors import activity_recent
 from contactpoint.records import selectors
+from contactpoint.search import selectors as search_service
 
 from .forms import SearchForm
 from .record_views import actor_for, door_view
@@ -48,14 +48,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", context)
 
 
-def _search_module():
-    """The search service, once installed (contactpoint.search); None until then."""
-    try:
-        return importlib.import_module("contactpoint.search.selectors")
-    except ModuleNotFoundError:
-        return None
-
-
 @door_view  # results come from the search service, which applies shielding and audits each search
 @login_required
 @never_cache
@@ -67,8 +59,7 @@ def search(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Your role cannot search for children.")
     form = SearchForm(request.POST if request.method == "POST" else None)
     result = None
-    search_service = _search_module()
-    if request.method == "POST" and form.is_valid() and search_service is not None:
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         criteria = search_service.SearchCriteria(
             given_name=data["given_name"],
@@ -85,9 +76,9 @@ def search(request: HttpRequest) -> HttpResponse:
             result = search_service.children_search(
                 actor=actor, criteria=criteria, client=request.META.get("REMOTE_ADDR", "")
             )
-        except ValidationError as too_weak:  # CriteriaTooWeak: its message says what to add
+        except search_service.CriteriaTooWeak as too_weak:  # its message says what to add
             form.add_error(None, too_weak)
-    context = {"form": form, "result": result, "available": search_service is not None}
+    context = {"form": form, "result": result}
     return render(request, "web/search.html", context)
 
 

@@ -63,8 +63,8 @@ def browser():
 
 
 @pytest.fixture
-def world() -> World:
-    world = build_world()
+def world(tmp_path) -> World:
+    world = build_world(tmp_path)
     for user in (world.practitioner, world.other_team):
         TOTPDevice.objects.create(user=user, name="Authenticator", key=KEY_HEX, confirmed=True)
     return world
@@ -145,21 +145,28 @@ def test_a_practitioner_finds_a_child_gives_a_reason_and_sees_who_else_is_workin
     assert "family name and date of birth" in summary.inner_text()
     visit.check("04-search-errors")
 
-    page.goto(visit.base_url + reverse("web:child", args=[world.child.contactpoint_id]))
+    page.get_by_label("Family name").fill("Khan")
+    page.get_by_label("Day").fill("14")
+    page.get_by_label("Month").fill("3")
+    page.get_by_label("Year").fill("2015")
+    visit.submit("Search", "05-search-results")
+    results = page.locator("table.govuk-table").inner_text()
+    assert "Amelia" in results and "LS6" in results and "LS6 2AB" not in results
+    page.get_by_role("link", name="Amelia Khan").click()
     visit.check()
     visit.submit("Show the record")  # no reason chosen
     assert "Select why you need to see" in page.locator(".govuk-error-summary").inner_text()
     page.locator(".govuk-error-summary a").first.click()  # the summary links to the question
     assert page.evaluate("document.activeElement.id") == "id_reason"
-    visit.check("05-reason-for-access")
+    visit.check("06-reason-for-access")
     page.get_by_label("A safeguarding concern about this child").check()
-    visit.submit("Show the record", "06-child-record")
+    visit.submit("Show the record", "07-child-record")
     working = page.locator(".govuk-summary-card", has_text="Sam Okafor")
     assert "Lead professional" in working.inner_text() and "CAF" in working.inner_text()
     assert page.get_by_text("Hyde Park Primary School").is_visible()
 
     page.get_by_role("button", name="Record that you are working with this child").click()
-    visit.check("07-my-involvement")
+    visit.check("08-my-involvement")
     page.get_by_label("Health visiting").check()
     page.get_by_label("Your job title").fill("Health visitor")
     page.get_by_label("Phone number").fill("0113 555 0101")
@@ -168,13 +175,13 @@ def test_a_practitioner_finds_a_child_gives_a_reason_and_sees_who_else_is_workin
     page.get_by_label("Year").fill("2026")
     page.locator("#id_lead-2").check()  # no
     page.locator("#id_caf").check()  # yes
-    visit.submit("Continue", "08-check-your-answers")
+    visit.submit("Continue", "09-check-your-answers")
     assert "6 January 2026" in page.locator(".govuk-summary-list").inner_text()
     visit.submit("Accept and record")
     assert page.get_by_role("heading", name="Your involvement is recorded").is_visible()
 
     page.get_by_role("link", name="My recent activity").click()
-    visit.check("09-recent-activity")
+    visit.check("10-recent-activity")
     assert world.child.contactpoint_id in page.locator("table").inner_text()
 
 
@@ -183,7 +190,7 @@ def test_a_shielded_child_shows_only_its_visible_fields(visit, world):
     sign_in(visit, "practitioner-383")
     visit.goto(reverse("web:child", args=[world.shielded.contactpoint_id]))
     page.get_by_label("Contacting another practitioner working with this child").check()
-    visit.submit("Show the record", "10-shielded-record")
+    visit.submit("Show the record", "11-shielded-record")
     body = page.locator("main").inner_text()
     assert "Shielded record" in body and "Lily Morgan" in body and "Sara Morgan" in body
     assert "LS7 3AA" not in body and "Who else is working" not in body
@@ -199,13 +206,13 @@ def test_break_glass_warns_confirms_alerts_and_ends_when_the_user_leaves_the_rec
     page.get_by_label("A referral or request for help I have received").check()
     visit.submit("Show the record")
     page.get_by_role("button", name="Override the shield").click()
-    visit.check("11-break-glass-warning")
+    visit.check("12-break-glass-warning")
     page.get_by_label("A safeguarding concern about this child").check()
     visit.submit("Override the shield and show the record")  # not yet confirmed
     assert "Confirm that you understand" in page.locator(".govuk-error-summary").inner_text()
     visit.check()
     page.get_by_label("I understand that this override is reported").check()
-    visit.submit("Override the shield and show the record", "12-break-glass-record")
+    visit.submit("Override the shield and show the record", "13-break-glass-record")
     assert "Shield overridden" in page.locator("main").inner_text()
     assert "LS7 3AA" in page.locator("main").inner_text()
     assert BreakGlassAlert.objects.filter(child=world.shielded).count() == 1

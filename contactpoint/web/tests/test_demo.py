@@ -46,3 +46,33 @@ def test_every_synthetic_childs_record_page_renders(tmp_path, client):
             page = client.post(reverse("web:child", args=[contactpoint_id]), {"reason": "safeguarding"})
             assert page.status_code == 200, contactpoint_id
             assert contactpoint_id in page.content.decode()
+
+
+def test_the_demo_population_can_be_searched_from_the_page(tmp_path, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from contactpoint.access.actors import Actor
+    from contactpoint.access.door import child_record_for
+    from contactpoint.access.tests.factories import sign_in_verified
+
+    with override_settings(DATA_DIR=tmp_path):
+        call_command("demo", children=80, seed=11, no_server=True, stdout=io.StringIO())
+    user = get_user_model().objects.get(username="demo-practitioner")
+    actor = Actor.for_user(user)
+    shielded = set(Shield.objects.values_list("child_id", flat=True))
+    child = Child.objects.exclude(pk__in=shielded).order_by("pk").first()
+    record = child_record_for(actor, child, reason="test set-up")
+    assert record.name and record.date_of_birth
+    sign_in_verified(client, user)
+    born = record.date_of_birth
+    html = client.post(
+        reverse("web:search"),
+        {
+            "family_name": record.name.family_name,
+            "dob_day": born.day,
+            "dob_month": born.month,
+            "dob_year": born.year,
+        },
+    ).content.decode()
+    assert reverse("web:child", args=[child.contactpoint_id]) in html

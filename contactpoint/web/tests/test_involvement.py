@@ -28,8 +28,8 @@ ANSWERS = {
 
 
 @pytest.fixture
-def world():
-    return build_world()
+def world(tmp_path):
+    return build_world(tmp_path)
 
 
 def _mine(world):

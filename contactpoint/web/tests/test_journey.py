@@ -13,8 +13,8 @@ REASON = {"reason": "safeguarding", "details": ""}
 
 
 @pytest.fixture
-def world():
-    return build_world()
+def world(tmp_path):
+    return build_world(tmp_path)
 
 
 def _signed_in(client, user):
@@ -177,3 +177,28 @@ def test_refusals_and_unknown_ids_get_govuk_pages_that_say_why(client, world):
     assert "cannot see children" in refused.content.decode()
     missing = client.get(reverse("web:child", args=["CPNOSUCHCHILD00"]))
     assert missing.status_code == 404 and "Page not found" in missing.content.decode()
+
+
+def test_search_finds_the_child_links_to_the_reason_step_and_is_audited(client, world):
+    _signed_in(client, world.practitioner)
+    data = {"family_name": "Khan", "dob_day": "14", "dob_month": "3", "dob_year": "2015"}
+    html = client.post(reverse("web:search"), data).content.decode()
+    assert "Amelia" in html and "14 March 2015" in html and "LS6" in html
+    assert reverse("web:child", args=[world.child.contactpoint_id]) in html
+    assert "Hyde Park Road" not in html and "LS6 2AB" not in html  # minimum disclosure
+    search = AuditEvent.objects.get(event_type=EventType.SEARCH)
+    assert search.details["returned_ids"] == [world.child.contactpoint_id]
+    assert not _views_of(world.child)  # finding a child does not open the record
+
+
+def test_a_shielded_child_is_listed_without_its_area(client, world):
+    _signed_in(client, world.practitioner)
+    data = {
+        "given_name": "Lily",
+        "family_name": "Morgan",
+        "dob_day": "2",
+        "dob_month": "7",
+        "dob_year": "2016",
+    }
+    html = client.post(reverse("web:search"), data).content.decode()
+    assert "Lily" in html and "Shielded" in html and "LS7" not in html

@@ -78,7 +78,7 @@ def practitioner(client):
 
 def _search(client, answer, data):
     module, calls = stand_in(answer)
-    with mock.patch("contactpoint.web.views._search_module", return_value=module):
+    with mock.patch("contactpoint.web.views.search_service", module):
         html = client.post(reverse("web:search"), data).content.decode()
     return html, calls
 

@@ -1,7 +1,7 @@
 """A small world for the page tests: two authorities, a child with a full record, a shielded child."""
 
-import datetime
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
@@ -9,20 +9,17 @@ from django.utils import timezone
 from contactpoint.access.actors import Actor
 from contactpoint.access.services import shield_add
 from contactpoint.access.tests.factories import make_user
+from contactpoint.linkage.services import link_run
+from contactpoint.linkage.tests.helpers import child_of, load, person
 from contactpoint.records.models import (
     Carer,
     Child,
-    ChildBirthDate,
-    ChildGender,
     EducationSetting,
     GPRegistration,
     OrganisationKind,
     ServiceType,
 )
 from contactpoint.records.tests.factories import (
-    ChildAddressFactory,
-    ChildFactory,
-    ChildNameFactory,
     InvolvementFactory,
     OrganisationFactory,
     PractitionerFactory,
@@ -39,29 +36,34 @@ class World:
     other_team: Any
 
 
-def _child(source, given: str, family: str, born: datetime.date, postcode: str) -> Child:
-    child = ChildFactory()
-    item = {"child": child, "source": source, "is_chosen": True}
-    ChildNameFactory(**item, given_name=given, family_name=family)
-    now = timezone.now()
-    ChildGender.objects.create(**item, source_record_id="R", asserted_at=now, gender="female")
-    ChildBirthDate.objects.create(**item, source_record_id="R", asserted_at=now, date_of_birth=born)
-    ChildAddressFactory(**item, address_line_1="12 Hyde Park Road", town="Leeds", postcode=postcode)
+def _load_children(directory: Path) -> tuple[Child, Child]:
+    """Two children loaded through the real feed loader and linked, so that search finds them."""
+    rows = [
+        person("G1", given_name="Amelia", family_name="Khan", date_of_birth="2015-03-14", postcode="LS6 2AB"),
+        person("G2", given_name="Lily", family_name="Morgan", date_of_birth="2016-07-02", postcode="LS7 3AA"),
+    ]
+    load(directory, "gp_registration", [{**row, "address_line_1": "12 Hyde Park Road"} for row in rows])
+    link_run()
+    amelia, lily = child_of("gp_registration", "G1"), child_of("gp_registration", "G2")
+    assert amelia is not None and lily is not None
+    return amelia, lily
+
+
+def _carer(child: Child, source, family: str) -> None:
     Carer.objects.create(
         child=child,
         source=source,
         source_record_id="R",
-        asserted_at=now,
+        asserted_at=timezone.now(),
         given_name="Sara",
         family_name=family,
         relationship="mother",
         has_parental_responsibility=True,
         phone="07700 900001",
     )
-    return child
 
 
-def build_world() -> World:
+def build_world(directory: Path) -> World:
     la = OrganisationFactory(kind=OrganisationKind.LOCAL_AUTHORITY, code="383", name="Leeds City Council")
     la.phone, la.email = "0113 222 4403", "contactpoint@leeds.example.gov.uk"
     la.save()
@@ -74,7 +76,8 @@ def build_world() -> World:
     )
     source = SourceFactory(authority_rank=10)
     now = timezone.now()
-    child = _child(source, "Amelia", "Khan", datetime.date(2015, 3, 14), "LS6 2AB")
+    child, shielded = _load_children(directory)
+    _carer(child, source, "Khan")
     EducationSetting.objects.create(
         child=child, source=source, source_record_id="R", asserted_at=now, organisation=school
     )
@@ -90,7 +93,7 @@ def build_world() -> World:
         is_lead_professional=True,
         has_caf=True,
     )
-    shielded = _child(source, "Lily", "Morgan", datetime.date(2016, 7, 2), "LS7 3AA")
+    _carer(shielded, source, "Morgan")
     InvolvementFactory(child=shielded, source=source, organisation=la, service_type=ServiceType.SOCIAL_CARE)
     team = make_user("team-383", "la_management", organisation="383")
     other_team = make_user("team-352", "la_management", organisation="352")
