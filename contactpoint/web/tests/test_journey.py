@@ -6,6 +6,7 @@ from django.urls import reverse
 from contactpoint.access.models import BreakGlassAlert
 from contactpoint.access.tests.factories import sign_in_verified
 from contactpoint.audit.models import AuditEvent, EventType, Outcome
+from contactpoint.audit.services import audit_record
 from contactpoint.web.tests.world import build_world
 
 pytestmark = pytest.mark.django_db
@@ -130,6 +131,11 @@ def test_my_recent_activity_lists_my_own_events_newest_first(client, world):
     assert "Contacting another practitioner" in html
     assert "Lily" not in html and "Amelia" not in html  # ids and reasons only
     assert "Shield change" not in html  # the team's act, not mine
+    sign_ins = html.count("Sign-in")
+    audit_record(event_type=EventType.SIGN_IN, username="practitioner-383", details={"step": "second_factor"})
+    audit_record(event_type=EventType.SIGN_IN, username="team-383", details={"step": "second_factor"})
+    html = client.get(reverse("web:activity")).content.decode()
+    assert html.count("Sign-in") == sign_ins + 1  # my sign-in steps, not someone else's
 
 
 def test_a_refused_view_is_audited_and_answered_with_403(client, world):
