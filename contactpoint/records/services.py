@@ -10,13 +10,16 @@ import datetime
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 from stdnum.iso7064 import mod_37_36
 
 from . import statutory
 from .models import (
+    SENSITIVE_SERVICE_TYPES,
     Carer,
     Child,
     ChildAddress,
@@ -32,8 +35,14 @@ from .models import (
     NameKind,
     Organisation,
     OrganisationKind,
+    Practitioner,
     Source,
+    SupplyObligation,
 )
+from .selectors import own_involvement_row, own_record_id, users_source_code
+
+if TYPE_CHECKING:
+    from contactpoint.access.actors import Actor
 
 # Crockford's base32: no I, L, O or U, so an ID read aloud or retyped is not misread.
 CONTACTPOINT_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -245,3 +254,150 @@ def declared_row_sync[M: models.Model](*, model: type[M], key: dict[str, Any], w
         model._default_manager.filter(pk=row.pk).update(**wanted)
         return "updated"
     return "unchanged"
+
+
+@dataclass(frozen=True)
+class InvolvementAnswers:
+    """What a practitioner says about their own work with a child."""
+
+    service_type: str
+    start_date: datetime.date
+    job_title: str = ""
+    phone: str = ""
+    email: str = ""
+    is_lead_professional: bool = False
+    has_caf: bool = False
+
+
+def _users_source(organisation: Organisation) -> Source:
+    """What users record themselves is asserted by their organisation's 'ContactPoint users' source."""
+    source, _ = Source.objects.get_or_create(
+        code=users_source_code(organisation),
+        defaults={
+            "name": f"ContactPoint users at {organisation.name}",
+            "organisation": organisation,
+            "obligation": SupplyObligation.MAY,
+            "authority_rank": 20,  # a practitioner's own word about their own work outranks feeds
+        },
+    )
+    return source
+
+
+def _may_record(actor: "Actor") -> None:
+    from contactpoint.access.permissions import RECORD_INVOLVEMENT
+
+    if not actor.can(RECORD_INVOLVEMENT):
+        raise PermissionDenied(f"The {actor.role} role cannot record involvements.")
+
+
+def _practitioner_for(actor: "Actor", source: Source, answers: InvolvementAnswers) -> Practitioner:
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(pk=actor.user_id)
+    practitioner, _ = Practitioner.objects.update_or_create(
+        source=source,
+        source_record_id=f"user-{actor.user_id}",
+        defaults={
+            "organisation": actor.organisation,
+            "given_name": getattr(user, "first_name", "") or actor.username,
+            "family_name": getattr(user, "last_name", "") or "",
+            "job_title": answers.job_title,
+            "phone": answers.phone,
+            "email": answers.email,
+            "asserted_at": timezone.now(),
+        },
+    )
+    return practitioner
+
+
+def _check_lead(child: Child, answers: InvolvementAnswers, own: Involvement | None) -> None:
+    if not answers.is_lead_professional:
+        return
+    leads = Involvement.objects.filter(
+        child=child, is_lead_professional=True, end_date__isnull=True, superseded_at__isnull=True
+    )
+    if own is not None:
+        leads = leads.exclude(pk=own.pk)
+    other_lead = leads.select_related("organisation").first()
+    if other_lead is not None:
+        raise ValidationError(
+            f"{other_lead.organisation.name} is already recorded as this child's lead professional. "
+            "Agree a change with them; they end their role before you take it on."
+        )
+
+
+@transaction.atomic
+def own_involvement_save(*, actor: "Actor", child: Child, answers: InvolvementAnswers) -> Involvement:
+    """Record, or change, the actor's own involvement with a child (flags included), audited.
+
+    The earlier assertion is superseded, not edited, so the record keeps what was said before.
+    """
+    from contactpoint.audit.models import EventType
+    from contactpoint.audit.services import audit_record
+
+    _may_record(actor)
+    if answers.service_type in SENSITIVE_SERVICE_TYPES:
+        raise ValidationError(
+            "Mental health, sexual health and substance misuse services are recorded by the providing "
+            "service, with the basis for recording them."
+        )
+    own = own_involvement_row(actor=actor, child=child)
+    _check_lead(child, answers, own)
+    source = _users_source(actor.organisation)
+    now = timezone.now()
+    if own is not None:
+        Involvement.objects.filter(pk=own.pk).update(superseded_at=now)
+    involvement = _save_validated(
+        Involvement(
+            child=child,
+            source=source,
+            source_record_id=own_record_id(actor, child),
+            asserted_at=now,
+            organisation=actor.organisation,
+            service_type=answers.service_type,
+            practitioner=_practitioner_for(actor, source, answers),
+            start_date=answers.start_date,
+            has_caf=answers.has_caf,
+            is_lead_professional=answers.is_lead_professional,
+        )
+    )
+    audit_record(
+        event_type=EventType.CHANGE,
+        actor=actor,
+        child_ids=[child.contactpoint_id],
+        details={
+            "action": "involvement_changed" if own else "involvement_added",
+            "service_type": answers.service_type,
+            "lead_professional": answers.is_lead_professional,
+            "caf": answers.has_caf,
+        },
+    )
+    return involvement
+
+
+@transaction.atomic
+def own_involvement_end(*, actor: "Actor", child: Child, end_date: datetime.date) -> Involvement:
+    """End the actor's own involvement on a date; a lead professional role ends with it."""
+    from contactpoint.audit.models import EventType
+    from contactpoint.audit.services import audit_record
+
+    _may_record(actor)
+    own = own_involvement_row(actor=actor, child=child)
+    if own is None or own.end_date is not None:
+        raise ValidationError("You have no current involvement with this child to end.")
+    if own.start_date and end_date < own.start_date:
+        raise ValidationError(f"The end date must be on or after the start date, {own.start_date:%d %B %Y}.")
+    Involvement.objects.filter(pk=own.pk).update(superseded_at=timezone.now())
+    own.pk = None
+    own.superseded_at = None
+    own.asserted_at = timezone.now()
+    own.end_date = end_date
+    own.is_lead_professional = False
+    ended = _save_validated(own)
+    audit_record(
+        event_type=EventType.CHANGE,
+        actor=actor,
+        child_ids=[child.contactpoint_id],
+        details={"action": "involvement_ended", "end_date": end_date.isoformat()},
+    )
+    return ended

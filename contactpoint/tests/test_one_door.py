@@ -16,6 +16,12 @@ import contactpoint
 NO_CHILD_DATA = {
     "contactpoint.web.views.healthz",
     "contactpoint.web.views.home",
+    # The user's own involvement with a child (their own answers) and the child's ContactPoint ID.
+    "contactpoint.web.involvement_views.involvement_edit",
+    "contactpoint.web.involvement_views.involvement_check",
+    "contactpoint.web.involvement_views.involvement_end",
+    "contactpoint.web.involvement_views.involvement_end_check",
+    "contactpoint.web.views.activity",  # the user's own audit trail: ContactPoint IDs and reasons only
     "django.contrib.auth.views.LoginView",
     "django.contrib.auth.views.LogoutView",
     "contactpoint.access.views.verify",

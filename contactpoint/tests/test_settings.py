@@ -9,11 +9,11 @@ import pytest
 IMPORT = "import django; from django.conf import settings; django.setup(); print(settings.SECRET_KEY[:4])"
 
 
-def run_settings(module: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+def run_settings(module: str, env: dict[str, str], code: str = IMPORT) -> subprocess.CompletedProcess:
     ours = ("DJANGO_SECRET_KEY", "DATABASE_URL", "CONTACTPOINT_AUDIT_KEY", "CONTACTPOINT_AUDIT_KEY_FILE")
     clean = {k: v for k, v in os.environ.items() if k not in ours}
     return subprocess.run(
-        [sys.executable, "-c", IMPORT],
+        [sys.executable, "-c", code],
         env={**clean, "DJANGO_SETTINGS_MODULE": module, **env},
         capture_output=True,
         text=True,

@@ -3,7 +3,7 @@ from django.urls import path
 
 from contactpoint.access.forms import VettedAuthenticationForm
 
-from . import views
+from . import involvement_views, record_views, views
 
 app_name = "web"
 
@@ -17,5 +17,29 @@ urlpatterns = [
         name="login",
     ),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    path("children/search/", views.search, name="search"),
+    path("children/<str:contactpoint_id>/", record_views.child_open, name="child"),
+    path("children/<str:contactpoint_id>/override/", record_views.child_break_glass, name="break_glass"),
+    path(
+        "children/<str:contactpoint_id>/my-involvement/",
+        involvement_views.involvement_edit,
+        name="involvement_edit",
+    ),
+    path(
+        "children/<str:contactpoint_id>/my-involvement/check/",
+        involvement_views.involvement_check,
+        name="involvement_check",
+    ),
+    path(
+        "children/<str:contactpoint_id>/my-involvement/end/",
+        involvement_views.involvement_end,
+        name="involvement_end",
+    ),
+    path(
+        "children/<str:contactpoint_id>/my-involvement/end/check/",
+        involvement_views.involvement_end_check,
+        name="involvement_end_check",
+    ),
+    path("activity/", views.activity, name="activity"),
     path("", views.home, name="home"),
 ]

@@ -9,13 +9,17 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from contactpoint.access.actors import Actor
+from contactpoint.access.models import Shield
 from contactpoint.access.roles import ROLES
-from contactpoint.access.services import roles_sync, user_create
+from contactpoint.access.services import roles_sync, shield_add, user_create
 from contactpoint.records.models import Child, Organisation, OrganisationKind
 from contactpoint.synthetic.load import load_population
 
 DEMO_PASSWORD = "contactpoint-demo"  # noqa: S105 - printed for the demo; the demo holds synthetic data only
 DEMO_LA_CODE = "383"  # Leeds: a large area in the synthetic population
+# A team elsewhere: it cannot see through the demo authority's shields, but may override one.
+OTHER_TEAM, OTHER_LA_CODE = "demo-other-la-team", "352"
 # Every demo user shares one published authenticator key: the demo holds synthetic data only.
 DEMO_TOTP_KEY_HEX = "636f6e74616374706f696e742d64656d6f2d6b6579"
 
@@ -38,6 +42,7 @@ class Command(BaseCommand):
         roles_sync()
         self._population(children, seed)
         users = self._users()
+        shielded = self._shields()
         call_command("seal_audit", grace_seconds=0, verbosity=0)
         self.stdout.write(self.style.SUCCESS(f"\nContactPoint demo: http://{addrport}/"))
         self.stdout.write(f"Sign in as any of these, with the password {DEMO_PASSWORD!r}:")
@@ -47,7 +52,17 @@ class Command(BaseCommand):
             f"Second step: add the key {demo_totp_secret()} to an authenticator app, or run "
             "`.venv/bin/contactpoint demo_code` for the current code."
         )
-        self.stdout.write("Django admin for the ContactPoint team: /admin/ (user demo-system-admin)\n")
+        self.stdout.write("Django admin for the ContactPoint team: /admin/ (user demo-system-admin)")
+        example = Child.objects.exclude(contactpoint_id__in=shielded).order_by("pk").first()
+        if example is not None:
+            self.stdout.write(
+                f"A child's record to open: http://{addrport}/children/{example.contactpoint_id}/"
+            )
+        if shielded:
+            self.stdout.write(
+                f"Shielded children: {', '.join(shielded)} (open one as demo-practitioner to see the "
+                f"shielded view, or as {OTHER_TEAM} to override the shield)\n"
+            )
         if not no_server:
             call_command("runserver", addrport, use_reloader=False)
 
@@ -63,28 +78,43 @@ class Command(BaseCommand):
         counts = load_population(data_dir, say=self.stdout.write)
         self.stdout.write(f"Loaded {counts['Child']} children in {time.perf_counter() - started:.0f}s.")
 
+    def _shields(self) -> list[str]:
+        """Shield a few children, as the demo authority's team, so the shielded pages can be shown."""
+        team_user = get_user_model().objects.get(username="demo-la-management")
+        team = Actor.for_user(team_user)
+        active = Shield.objects.filter(ended_at__isnull=True)
+        shielded = list(active.values_list("child__contactpoint_id", flat=True)[:2])
+        unshielded = Child.objects.exclude(pk__in=active.values("child")).order_by("pk")
+        for child in unshielded[: max(0, 2 - len(shielded))]:
+            shield_add(child=child, actor=team, reason="Demo: family living in a refuge")
+            shielded.append(child.contactpoint_id)
+        return shielded
+
     def _users(self) -> list[tuple[str, str]]:
         """One vetted user per role at the demo authority, each with the demo authenticator; idempotent."""
         la = Organisation.objects.filter(kind=OrganisationKind.LOCAL_AUTHORITY, code=DEMO_LA_CODE).first()
         la_code = la.code if la else DEMO_LA_CODE
         users = []
-        for role in ROLES:
-            username = f"demo-{role.code.replace('_', '-')}"
+        accounts = [(f"demo-{role.code.replace('_', '-')}", role.code, la_code, role.name) for role in ROLES]
+        accounts.append(
+            (OTHER_TEAM, "la_management", OTHER_LA_CODE, "ContactPoint team of another authority")
+        )
+        for username, role_code, area, role_name in accounts:
             user: Any = get_user_model().objects.filter(username=username).first()
             if user is None:
                 user, _ = user_create(
                     username=username,
-                    role_code=role.code,
-                    organisation_code=la_code,
-                    local_authority_code=la_code,
+                    role_code=role_code,
+                    organisation_code=area,
+                    local_authority_code=area,
                     vetted=True,
                     password=DEMO_PASSWORD,
                 )
-                if role.code == "system_admin":
+                if role_code == "system_admin":
                     user.is_staff = user.is_superuser = True
                     user.save(update_fields=["is_staff", "is_superuser"])
             TOTPDevice.objects.get_or_create(
                 user=user, name="Demo authenticator", defaults={"key": DEMO_TOTP_KEY_HEX, "confirmed": True}
             )
-            users.append((username, role.name))
+            users.append((username, role_name))
         return users

@@ -1,0 +1,44 @@
+"""The service navigation: each entry appears only to users whose role grants its permission.
+
+Management-team pages (linkage review, misuse alerts, audit reports, data quality) join by
+adding an entry here with the permission that opens them.
+"""
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from contactpoint.access import permissions as p
+from contactpoint.access.models import Profile
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    text: str
+    url_name: str
+    permission: str | None  # None: every signed-in user
+
+
+ENTRIES: tuple[NavEntry, ...] = (
+    NavEntry("Home", "web:home", None),
+    NavEntry("Find a child", "web:search", p.SEARCH_CHILDREN),
+    NavEntry("My recent activity", "web:activity", None),
+)
+
+
+def navigation_for(request: HttpRequest) -> list[dict[str, object]]:
+    """Items for GOV.UK's service navigation component, the current page marked active."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not getattr(user, "is_verified", lambda: False)():
+        return []
+    profile = Profile.objects.select_related("role").filter(user_id=user.pk).first()
+    granted = set(profile.role.permissions) if profile else set()
+    items: list[dict[str, object]] = []
+    for entry in ENTRIES:
+        if entry.permission is not None and entry.permission not in granted:
+            continue
+        href = reverse(entry.url_name)
+        active = request.path == href or (href != "/" and request.path.startswith(href))
+        items.append({"href": href, "text": entry.text, "active": active})
+    return items
