@@ -29,6 +29,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/synth.py
 	$(BIN)/python bench/feed_load.py --cases postgresql:2,postgresql:0,sqlite:2
 	$(BIN)/python bench/audit_verify.py
+	$(BIN)/python bench/audited_reads.py
+	$(BIN)/python bench/linkage_febrl.py
+	$(BIN)/python bench/linkage_quality.py --children 100000,1000000
+	$(BIN)/python bench/linkage_pipeline.py --children 30000
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,99 @@
+"""Full load + link against bare Splink on the same records, and incremental linking per record.
+
+Run:  .venv/bin/python bench/linkage_pipeline.py [--children 30000] [--seed 9] [--sample 500]
+
+In one run, on a fresh PostgreSQL database: (1) loads a synthetic population's feed files through
+the feed loader and runs `contactpoint link` (the first, full run: Splink scoring, guard,
+clustering, children, materialised records, candidate index) — the whole pipeline; (2) runs bare
+Splink (standard comparisons, EM training, prediction, clustering) on the same loaded records;
+(3) times the incremental decision for `--sample` records taken as if newly arrived (candidate
+lookup in the database index and in-process scoring), printing p50 / p95 / p99.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--children", type=int, default=30000)
+    parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--sample", type=int, default=500)
+    args = parser.parse_args()
+
+    import linkage_quality as lq
+
+    lq.setup_django(lq.fresh_database(f"contactpoint_bench_pipeline_{args.children}"))
+    import datetime
+    import tempfile
+
+    from contactpoint.synthetic.feeds import write_population
+
+    directory = Path(tempfile.gettempdir()) / f"contactpoint-bench-pipeline-{args.children}-{args.seed}"
+    if not (directory / "manifest.json").exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        write_population(
+            children=args.children, seed=args.seed, out=directory, as_of=datetime.date(2026, 10, 1)
+        )
+
+    from contactpoint.feeds.models import SourceRecord
+    from contactpoint.linkage.frame import RECORD_FIELDS
+    from contactpoint.linkage.services import link_run
+
+    started = time.perf_counter()
+    lq.load(directory)
+    loaded = time.perf_counter()
+    run = link_run(say=lambda line: print(line, flush=True))
+    ours = time.perf_counter() - started
+    print(f"ours: load {loaded - started:.1f} s + link {ours - (loaded - started):.1f} s; {run.counts}")
+
+    rows = list(SourceRecord.objects.values(*RECORD_FIELDS, "source_record_id"))
+    _, bare = lq.plain_splink(rows)
+    print(f"bare Splink on the same {len(rows)} records: {bare:.1f} s")
+
+    latencies = incremental(rows, args.sample)
+    p50, p95, p99 = (statistics.quantiles(latencies, n=100)[q - 1] for q in (50, 95, 99))
+    print(
+        f"\n{args.children} children, {len(rows)} records: load + link {ours:.1f} s vs bare Splink "
+        f"{bare:.1f} s (ratio {ours / bare:.2f}); incremental per record p50 {p50:.1f} ms, "
+        f"p95 {p95:.1f} ms, p99 {p99:.1f} ms"
+    )
+    print(
+        f"Reproduce: .venv/bin/python bench/linkage_pipeline.py --children {args.children} --seed {args.seed}"
+    )
+
+
+def incremental(rows: list[dict], sample: int) -> list[float]:
+    """Milliseconds to decide each sampled record against the index (read only: nothing written)."""
+    import random
+
+    from django.db import connection
+
+    from contactpoint.linkage.frame import record_features
+    from contactpoint.linkage.scoring import current_model
+    from contactpoint.linkage.services import link_one
+
+    model = current_model().at_volume(len(rows))
+    chosen = random.Random(1).sample(rows, min(sample, len(rows)))  # noqa: S311 (a benchmark sample)
+    latencies = []
+    for row in chosen:
+        started = time.perf_counter()
+        link_one(model, row["pk"], record_features(row), None)
+        latencies.append((time.perf_counter() - started) * 1000)
+    connection.close()
+    return latencies
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactpoint.settings.local")
+    main()
