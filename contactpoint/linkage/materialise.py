@@ -184,9 +184,11 @@ class Materialiser:
         return practitioner
 
     @transaction.atomic
-    def save(self) -> dict[str, int]:
+    def save(self, *, supersede: bool = True) -> dict[str, int]:
+        """`supersede=False` when none of the records can have asserted anything before."""
         now = timezone.now()
-        self._supersede_previous(now)
+        if supersede:
+            self._supersede_previous(now)
         Practitioner.objects.bulk_create(self.new_practitioners, batch_size=BATCH)
         children = {item.child_id for items in self.items.values() for item in items}
         held = self._children_with_assertions(children)
@@ -237,8 +239,26 @@ def insert_instances(model: type[models.Model], items: list[models.Model], *, no
         # As bulk_create does: take FK ids from related objects saved since (the practitioners).
         item._prepare_related_fields_for_save(operation_name="insert_instances")  # type: ignore[attr-defined]
         item.recorded_at = now  # type: ignore[attr-defined]
-    rows = ([f.get_db_prep_save(getattr(item, f.attname), connection) for f in fields] for item in items)
-    bulk_insert(model._meta.db_table, [str(f.column) for f in fields], rows)
+    plain = [f.attname for f in fields if not _needs_preparing(f)]
+    prepared = [(f.attname, f) for f in fields if _needs_preparing(f)]
+    order = plain + [name for name, _ in prepared]
+    rows = (
+        [getattr(item, name) for name in plain]
+        + [f.get_db_prep_save(getattr(item, name), connection) for name, f in prepared]
+        for item in items
+    )
+    by_name = {f.attname: f for f in fields}
+    bulk_insert(model._meta.db_table, [str(by_name[name].column) for name in order], rows)
+
+
+def _needs_preparing(field: models.Field) -> bool:
+    """Strings, numbers and ids go to the driver as they are; dates only need Django on SQLite
+    (PostgreSQL's COPY takes Python dates), JSON always does."""
+    if isinstance(field, models.JSONField):
+        return True
+    if isinstance(field, models.DateField):  # DateTimeField is a DateField
+        return connection.vendor != "postgresql"
+    return False
 
 
 def _carer_fields(carer: dict[str, Any]) -> dict[str, Any]:
@@ -256,13 +276,17 @@ def _date(text: str) -> datetime.date | None:
     return datetime.date.fromisoformat(text) if text else None
 
 
-def materialise(records: Iterable[SourceRecord]) -> dict[str, int]:
-    """Write the assertions of linked records; returns counts per item."""
+def materialise(records: Iterable[SourceRecord], *, fresh: bool = False) -> dict[str, int]:
+    """Write the assertions of linked records; returns counts per item.
+
+    `fresh`: the index holds no assertions from these records (a first load), so there is
+    nothing of theirs to mark as history first.
+    """
     records = list(records)
     materialiser = Materialiser()
     for record in records:
         materialiser.add(record)
-    counts = materialiser.save()
+    counts = materialiser.save(supersede=not fresh)
     SourceRecord.objects.filter(pk__in=[r.pk for r in records if r.child_id]).update(needs_linking=False)
     counts["unknown_organisations"] = len(materialiser.unknown_organisations)
     return counts

@@ -18,6 +18,7 @@ from django.utils import timezone
 from contactpoint.access.models import Shield
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
+from contactpoint.feeds.loader import bulk_insert
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.records import services as records
 from contactpoint.records.models import Child
@@ -149,27 +150,52 @@ def _move(
     how: str | None = None,
 ) -> None:
     """Point records at their new children, with a history row each; they are re-materialised later."""
+    _point(moves)
+    at = RecordLink._meta.get_field("at").get_db_prep_save(timezone.now(), connection)
+    history = (
+        [
+            record,
+            child,
+            old,
+            how or (How.RELINK if old else (How.AUTO if record in evidence else How.NEW)),
+            evidence.get(record),
+            model.version if model else "",
+            run.pk if run else None,
+            at,
+        ]
+        for record, old, child in moves
+    )
+    columns = [
+        "record_id",
+        "child_id",
+        "previous_child_id",
+        "how",
+        "evidence",
+        "model_version",
+        "run_id",
+        "at",
+    ]
+    bulk_insert(RecordLink._meta.db_table, columns, history)
+
+
+def _point(moves: list[tuple[int, int | None, int]]) -> None:
+    """Set each record's child: one UPDATE per 5,000 on PostgreSQL, one statement per row elsewhere."""
     table = connection.ops.quote_name(SourceRecord._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET child_id = %s, needs_linking = %s WHERE id = %s",  # noqa: S608 (identifiers only)
-            [(child, True, record) for record, _, child in moves],
-        )
-    RecordLink.objects.bulk_create(
-        [
-            RecordLink(
-                record_id=record,
-                child_id=child,
-                previous_child_id=old,
-                how=how or (How.RELINK if old else (How.AUTO if record in evidence else How.NEW)),
-                evidence=evidence.get(record),
-                model_version=model.version if model else "",
-                run=run,
+        if connection.vendor != "postgresql":
+            cursor.executemany(
+                f"UPDATE {table} SET child_id = %s, needs_linking = %s WHERE id = %s",  # noqa: S608
+                [(child, True, record) for record, _, child in moves],
             )
-            for record, old, child in moves
-        ],
-        batch_size=CHUNK,
-    )
+            return
+        for start in range(0, len(moves), 5000):
+            chunk = moves[start : start + 5000]
+            values = ", ".join(["(%s, %s)"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} AS r SET child_id = v.child, needs_linking = true "  # noqa: S608
+                f"FROM (VALUES {values}) AS v(id, child) WHERE r.id = v.id",
+                [value for record, _, child in chunk for value in (record, child)],
+            )
 
 
 def _retire_emptied(emptied: set[int], target: dict[int, int], current: dict, run: LinkRun) -> int:
@@ -504,23 +530,36 @@ def review_decide(*, item: ReviewItem, same_child: bool, by) -> ChildMerge | Non
 def _materialise_pending(say: Say = lambda _: None) -> dict[str, int]:
     """Re-assert every record whose child changed, then re-key it; resumable (needs_linking)."""
     done = 0
-    while True:
-        ids = list(
-            SourceRecord.objects.filter(needs_linking=True, child__isnull=False)
-            .order_by("child_id", "pk")  # a child's records together: chosen in memory, once
-            .values_list("pk", flat=True)[:CHUNK]
-        )
-        if not ids:
-            return {"materialised": done}
+    fresh = not any(model._default_manager.exists() for model in records.ITEM_MODELS.values())
+    pending = SourceRecord.objects.filter(needs_linking=True, child__isnull=False).order_by("child_id", "pk")
+    for ids in _by_whole_children(pending.values_list("pk", "child_id")):
         with transaction.atomic():
             batch = list(SourceRecord.objects.filter(pk__in=ids).select_related("source__organisation"))
             previous = _previous_children(ids)
-            materialise(batch)
+            materialise(batch, fresh=fresh)
             for child in previous:
                 records.child_values_choose(child=Child(pk=child))
             candidate_keys_index(record_ids=ids)
         done += len(ids)
         say(f"  materialised {done} records")
+    return {"materialised": done}
+
+
+def _by_whole_children(rows: Iterable[tuple[int, int]]) -> Iterable[list[int]]:
+    """Chunks of about CHUNK records that never split a child's records (chosen once, in memory).
+
+    Committed chunks clear their records' needs_linking, so a crashed run resumes where it stopped.
+    """
+    chunk: list[int] = []
+    last_child = None
+    for pk, child in rows:
+        if len(chunk) >= CHUNK and child != last_child:
+            yield chunk
+            chunk = []
+        chunk.append(pk)
+        last_child = child
+    if chunk:
+        yield chunk
 
 
 def _previous_children(ids: Iterable[int]) -> set[int]:
