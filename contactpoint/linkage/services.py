@@ -38,7 +38,15 @@ Say = Callable[[str], None]
 
 
 def link_run(*, full: bool = False, say: Say = lambda _: None) -> LinkRun:
-    """Link every record not yet linked; the first run (or `full`) re-links everything."""
+    """Link every record not yet linked; the first run (or `full`) re-links everything.
+
+    A run that stopped part-way (a crash, a deploy) is finished first: its links are committed,
+    and its records' values are materialised from where it stopped, never twice.
+    """
+    for unfinished in LinkRun.objects.filter(finished_at__isnull=True).order_by("pk"):
+        unfinished.counts = unfinished.counts | {"resumed": _materialise_pending(say)}
+        unfinished.finished_at = timezone.now()
+        unfinished.save(update_fields=["counts", "finished_at"])
     live = SourceRecord.objects.filter(withdrawn_at__isnull=True).count()
     model = current_model().at_volume(live)
     first = not RecordLink.objects.exists()

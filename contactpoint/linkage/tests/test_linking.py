@@ -263,3 +263,32 @@ def test_the_quality_report_counts_sources_and_the_queue(tmp_path):
     assert by_source["gp_registration"]["nhs_number_share"] == 1.0
     assert report["review_queue"] == 1
     assert report["false_merge_risk"]["expected_wrong_links"] >= 0
+
+
+def test_a_run_that_crashed_while_materialising_is_finished_by_the_next(tmp_path, monkeypatch):
+    from contactpoint.linkage import services
+
+    rows = [
+        person(f"G{n}", given_name=name, date_of_birth=f"201{n}-01-0{n + 1}")
+        for n, name in enumerate(["Ada", "Ben", "Cas", "Dev", "Eli"])
+    ]
+    load(tmp_path, "gp_registration", rows)
+    monkeypatch.setattr(services, "CHUNK", 2)
+    real = services.materialise
+    calls = {"n": 0}
+
+    def crash_on_second_chunk(batch, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("power cut")
+        return real(batch, **kwargs)
+
+    monkeypatch.setattr(services, "materialise", crash_on_second_chunk)
+    with pytest.raises(RuntimeError):
+        link_run()
+    assert 0 < ChildName.objects.count() < 5
+    monkeypatch.setattr(services, "materialise", real)
+    link_run()
+    assert ChildName.objects.count() == 5  # every record's name once: nothing lost, nothing twice
+    assert Child.objects.count() == 5
+    assert not SourceRecord.objects.filter(needs_linking=True).exists()
