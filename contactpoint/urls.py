@@ -1,5 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from contactpoint.api import urls as api_urls
 
 admin.site.site_header = "ContactPoint management"
 admin.site.site_title = "ContactPoint management"
@@ -8,5 +10,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("sign-in/", include("contactpoint.access.urls")),
     path("audit/", include("contactpoint.audit.urls")),
+    re_path(r"^api/(?P<version>v1)/", include((api_urls.v1, "api"), namespace="v1")),
+    path("api/", include((api_urls.docs, "api"), namespace="api")),
+    path("fhir/", include("contactpoint.api.fhir.urls")),
     path("", include("contactpoint.web.urls")),
 ]
+
+handler404 = "contactpoint.api.problems.page_not_found"
+handler500 = "contactpoint.api.problems.server_error"

@@ -15,6 +15,10 @@ class NotVetted(PermissionDenied):
     """The account's vetting is incomplete or lapsed; the message says what to renew."""
 
 
+class AccountSuspended(PermissionDenied):
+    """The account has been suspended (say, while misuse is investigated)."""
+
+
 @dataclass(frozen=True)
 class Actor:
     user_id: int
@@ -36,7 +40,7 @@ class Actor:
         if profile is None:
             raise PermissionDenied("This account has no ContactPoint profile: it cannot use the index.")
         if profile.suspended_at is not None or not user.is_active:
-            raise PermissionDenied("This account is suspended: it cannot use the index.")
+            raise AccountSuspended("This account is suspended: it cannot use the index.")
         problems = profile.vetting_problems(today or datetime.date.today())
         if problems:
             raise NotVetted(" ".join(problems))

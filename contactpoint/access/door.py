@@ -31,6 +31,7 @@ from contactpoint.records.models import (
     NameKind,
     SensitiveBasis,
 )
+from contactpoint.records.services import involvement_version
 
 from . import permissions as p
 from .actors import Actor
@@ -57,6 +58,8 @@ class ContactView:
     email: str = ""
     address: str = ""
     title: str = ""
+    kind: str = ""  # for organisations: their kind and register code (LA number, URN, ODS code)
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class InvolvementView:
     is_sensitive: bool
     has_caf: bool
     is_lead_professional: bool
+    id: int = 0  # the involvement's reference, for changing it (it reveals nothing by itself)
+    version: str = ""  # changes whenever the involvement does: the API's ETag
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,12 @@ class ChildRecordView:
     schools: list[SettingView] = field(default_factory=list)
     gp_practices: list[SettingView] = field(default_factory=list)
     involvements: list[InvolvementView] = field(default_factory=list)
+
+
+def restricted_for(actor: Actor, child: Child) -> bool:
+    """Whether this actor's view of the child leaves the shield's hidden fields out (no audit: no data)."""
+    shield = Shield.objects.filter(child=child, ended_at__isnull=True).first()
+    return shield is not None and not SEES_THROUGH_SHIELD.allows(actor, shield)
 
 
 def child_record_for(
@@ -225,8 +236,15 @@ def _postal(holder) -> str:
     return ", ".join(part for part in (holder.address_line_1, holder.town, holder.postcode) if part)
 
 
-def _contact(organisation) -> ContactView:
-    return ContactView(organisation.name, organisation.phone, organisation.email, _postal(organisation))
+def organisation_contact(organisation) -> ContactView:
+    return ContactView(
+        organisation.name,
+        organisation.phone,
+        organisation.email,
+        _postal(organisation),
+        kind=organisation.kind,
+        code=organisation.code,
+    )
 
 
 def _carers(child: Child) -> list[Carer]:
@@ -253,12 +271,12 @@ def _carer(carer: Carer) -> CarerView:
 
 
 def _setting(setting) -> SettingView:
-    return SettingView(_contact(setting.organisation), setting.start_date, setting.end_date)
+    return SettingView(organisation_contact(setting.organisation), setting.start_date, setting.end_date)
 
 
 def _involvements(actor: Actor, child: Child) -> list[InvolvementView]:
     involvements = _live(Involvement, child).select_related("organisation", "practitioner")
-    return [_involvement(i) for i in involvements.filter(_sensitive_visible(actor))]
+    return [involvement_view(i) for i in involvements.filter(_sensitive_visible(actor))]
 
 
 def _sensitive_visible(actor: Actor) -> Q:
@@ -273,10 +291,11 @@ def _sensitive_visible(actor: Actor) -> Q:
     )
 
 
-def _involvement(involvement: Involvement) -> InvolvementView:
+def involvement_view(involvement: Involvement) -> InvolvementView:
+    """One involvement as the record shows it (callers have already decided it may be seen)."""
     practitioner = involvement.practitioner
     return InvolvementView(
-        organisation=_contact(involvement.organisation),
+        organisation=organisation_contact(involvement.organisation),
         service_type=involvement.service_type,
         practitioner=ContactView(
             f"{practitioner.given_name} {practitioner.family_name}",
@@ -291,6 +310,8 @@ def _involvement(involvement: Involvement) -> InvolvementView:
         is_sensitive=involvement.is_sensitive,
         has_caf=involvement.has_caf,
         is_lead_professional=involvement.is_lead_professional,
+        id=involvement.pk,
+        version=involvement_version(involvement),
     )
 
 

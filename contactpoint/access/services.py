@@ -4,6 +4,8 @@ import datetime
 import hashlib
 import secrets
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -12,13 +14,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from contactpoint.audit.models import EventType
+from contactpoint.audit.models import EventType, Outcome
 from contactpoint.audit.services import audit_record
+from contactpoint.records import services as records_services
 from contactpoint.records.models import Child, Organisation, OrganisationKind
 from contactpoint.records.services import declared_row_sync
 
 from . import permissions
-from .actors import Actor
+from .actors import AccountSuspended, Actor
+from .door import InvolvementView, involvement_view, restricted_for
 from .models import ApiToken, Profile, Role, Shield
 from .policies import HasPermission
 from .roles import ROLES
@@ -164,6 +168,8 @@ def api_token_authenticate(*, raw: str) -> Actor:
         raise PermissionDenied("The token is not valid.")
     if token.expires_at <= timezone.now():
         raise PermissionDenied("The token has expired.")
+    if not token.user.is_active:
+        raise AccountSuspended("The account is suspended.")
     actor = Actor.for_user(token.user)  # lapsed vetting refuses the token too, saying why
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return actor
@@ -256,3 +262,130 @@ CAN_MANAGE_USERS = HasPermission(permissions.MANAGE_USERS)
 def _check_manages(actor: Actor, profile: Profile) -> None:
     if not CAN_MANAGE_USERS.allows(actor) or profile.local_authority_id != actor.local_authority.pk:
         raise PermissionDenied(f"{actor.username} may not manage accounts outside their own area's users.")
+
+
+# Changes practitioners report about a child (the API's writes). Each is checked here, written by
+# records.services with the organisation as its source, and audited as a change: ids, never values.
+CAN_RECORD = HasPermission(permissions.RECORD_INVOLVEMENT)
+
+
+def _change_audited(
+    *, actor: Actor, child: Child, reason: str, action: str, write: Callable[[], dict[str, Any]]
+) -> None:
+    """Run a change and its audit event in one transaction; a refusal is audited too."""
+    try:
+        with transaction.atomic():
+            if not CAN_RECORD.allows(actor, child):
+                raise PermissionDenied(f"The {actor.role} role cannot record changes to a child's record.")
+            if not reason.strip():
+                raise ValidationError("A reason is required before a child's record is changed.")
+            details = write()
+            audit_record(
+                event_type=EventType.CHANGE,
+                actor=actor,
+                child_ids=[child.contactpoint_id],
+                reason=reason.strip(),
+                details={"action": action, **details},
+            )
+    except (PermissionDenied, ValidationError, records_services.ChangeConflict) as refusal:
+        audit_record(
+            event_type=EventType.CHANGE,
+            outcome=Outcome.DENIED,
+            actor=actor,
+            child_ids=[child.contactpoint_id],
+            reason=reason.strip(),
+            details={"action": action, "refused": str(refusal)[:200]},
+        )
+        raise
+
+
+def involvement_record(
+    *,
+    actor: Actor,
+    child: Child,
+    reason: str,
+    service_type: str,
+    start_date: datetime.date,
+    practitioner: dict[str, str] | None = None,
+    sensitive_basis: str = "",
+    has_caf: bool = False,
+    is_lead_professional: bool = False,
+) -> InvolvementView:
+    """The actor's organisation starts working with the child."""
+    created: list[InvolvementView] = []
+
+    def write() -> dict[str, Any]:
+        involvement = records_services.involvement_start(
+            child=child,
+            organisation=actor.organisation,
+            source=records_services.organisation_source(organisation=actor.organisation),
+            service_type=service_type,
+            start_date=start_date,
+            practitioner=practitioner,
+            sensitive_basis=sensitive_basis,
+            has_caf=has_caf,
+            is_lead_professional=is_lead_professional,
+        )
+        created.append(involvement_view(involvement))
+        return {"involvement": involvement.pk, "service_type": service_type}
+
+    _change_audited(actor=actor, child=child, reason=reason, action="involvement_started", write=write)
+    return created[0]
+
+
+def involvement_update(
+    *,
+    actor: Actor,
+    child: Child,
+    reason: str,
+    involvement_id: int,
+    expected_version: str,
+    changes: dict[str, object],
+) -> InvolvementView:
+    """End the organisation's involvement, make it lead professional, or record a CAF."""
+    updated: list[InvolvementView] = []
+
+    def write() -> dict[str, Any]:
+        involvement, changed = records_services.involvement_change(
+            child=child,
+            involvement_id=involvement_id,
+            source=records_services.organisation_source(organisation=actor.organisation),
+            expected_version=expected_version,
+            changes=changes,
+        )
+        updated.append(involvement_view(involvement))
+        return {"involvement": involvement.pk, "changed": sorted(changed)}
+
+    _change_audited(actor=actor, child=child, reason=reason, action="involvement_changed", write=write)
+    return updated[0]
+
+
+@dataclass(frozen=True)
+class AddressReport:
+    """Provenance of a reported address, and whether the record now shows it."""
+
+    source: str
+    source_record_id: str
+    asserted_at: datetime.datetime
+    shown: bool
+
+
+def address_change_report(
+    *, actor: Actor, child: Child, reason: str, address: dict[str, Any]
+) -> AddressReport:
+    """The actor's organisation reports the child's new whereabouts. A shielded child's address is
+    hidden from the reporter, so only those who can see it (the shielding authority) may change it."""
+    reports: list[AddressReport] = []
+
+    def write() -> dict[str, Any]:
+        if restricted_for(actor, child):
+            raise PermissionDenied(
+                "This child's address is shielded: report the change to the shielding authority."
+            )
+        source = records_services.organisation_source(organisation=actor.organisation)
+        row, shown = records_services.address_report(child=child, source=source, data=address)
+        reports.append(AddressReport(source.code, row.source_record_id, row.asserted_at, shown))
+        return {"address": row.pk, "source": source.code, "shown": shown}
+
+    _change_audited(actor=actor, child=child, reason=reason, action="address_reported", write=write)
+    return reports[0]

@@ -157,3 +157,7 @@ def own_involvement(*, actor: "Actor", child: Child) -> OwnInvolvement | None:
         is_lead_professional=own.is_lead_professional,
         has_caf=own.has_caf,
     )
+
+
+def organisation_by_kind_code(kind: str, code: str) -> Organisation | None:
+    return Organisation.objects.filter(kind=kind, code=code).first()

@@ -7,14 +7,18 @@ asserted; then the most recently recorded. The others are kept, not deleted.
 """
 
 import datetime
+import hashlib
 import secrets
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from stdnum.iso7064 import mod_37_36
 
 from . import statutory
@@ -401,3 +405,165 @@ def own_involvement_end(*, actor: "Actor", child: Child, end_date: datetime.date
         details={"action": "involvement_ended", "end_date": end_date.isoformat()},
     )
     return ended
+
+
+# Changes practitioners report through the index (the API). The reporting organisation is a source
+# like any feed: its values carry provenance and take their turn in survivorship.
+
+
+class ChangeConflict(Exception):
+    """The change contradicts the record as it stands (a second lead professional, say)."""
+
+
+class StaleChange(Exception):
+    """The caller's copy is out of date: the involvement changed after they read it."""
+
+
+def organisation_source(*, organisation: Organisation) -> Source:
+    """The source an organisation's users speak as when they report through the index."""
+    code = slugify(f"index-{organisation.kind}-{organisation.code}")[:64]
+    source, _ = Source.objects.get_or_create(
+        code=code,
+        defaults={
+            "name": f"{organisation.name} (reported through the index)"[:200],
+            "organisation": organisation,
+            "obligation": SupplyObligation.MAY,
+            "authority_rank": settings.CONTACTPOINT_REPORTED_AUTHORITY_RANK,
+        },
+    )
+    return source
+
+
+def involvement_version(involvement: Involvement) -> str:
+    """A fingerprint of everything a change could alter: the ETag callers send back with If-Match."""
+    state = (
+        involvement.pk,
+        involvement.start_date,
+        involvement.end_date,
+        involvement.has_caf,
+        involvement.is_lead_professional,
+        involvement.practitioner_id,
+        involvement.superseded_at,
+    )
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:32]
+
+
+def _another_lead(child: Child, *, excluding: int | None = None) -> bool:
+    leads = Involvement.objects.filter(
+        child=child, is_lead_professional=True, end_date__isnull=True, superseded_at__isnull=True
+    )
+    if excluding is not None:
+        leads = leads.exclude(pk=excluding)
+    return leads.exists()
+
+
+def _lead_conflict() -> ChangeConflict:
+    return ChangeConflict(
+        "Another practitioner is already the child's lead professional; they must end that role first."
+    )
+
+
+@transaction.atomic
+def involvement_start(
+    *,
+    child: Child,
+    organisation: Organisation,
+    source: Source,
+    service_type: str,
+    start_date: datetime.date,
+    practitioner: Mapping[str, str] | None = None,
+    sensitive_basis: str = "",
+    has_caf: bool = False,
+    is_lead_professional: bool = False,
+) -> Involvement:
+    """Record that an organisation (and, if named, its practitioner) now works with the child."""
+    if is_lead_professional and _another_lead(child):
+        raise _lead_conflict()
+    assertion = Assertion(source, f"involvement-{uuid.uuid4().hex}", timezone.now())
+    worker = None
+    if practitioner:
+        worker = _save_validated(
+            Practitioner(organisation=organisation, **assertion.as_fields(), **practitioner)
+        )
+    data = {
+        "organisation": organisation,
+        "service_type": service_type,
+        "practitioner": worker,
+        "start_date": start_date,
+        "is_sensitive": service_type in SENSITIVE_SERVICE_TYPES,
+        "sensitive_basis": sensitive_basis if service_type in SENSITIVE_SERVICE_TYPES else "",
+        "has_caf": has_caf,
+        "is_lead_professional": is_lead_professional,
+    }
+    try:
+        with transaction.atomic():
+            involvement = child_item_add(child=child, assertion=assertion, item="Involvement", data=data)
+    except IntegrityError as exc:  # a lead recorded by someone else a moment ago
+        raise _lead_conflict() from exc
+    assert isinstance(involvement, Involvement)
+    return involvement
+
+
+@transaction.atomic
+def involvement_change(
+    *,
+    child: Child,
+    involvement_id: int,
+    source: Source,
+    expected_version: str,
+    changes: Mapping[str, object],
+) -> tuple[Involvement, dict[str, tuple[object, object]]]:
+    """End an involvement, make it lead, or record a CAF. Returns it and what changed (old, new).
+
+    Only what the organisation recorded through the index can be changed here: a feed's
+    involvement is changed by that feed, or the next load would silently undo the change.
+    """
+    involvement = (
+        Involvement.objects.select_for_update()
+        .filter(pk=involvement_id, child=child, superseded_at__isnull=True)
+        .first()
+    )
+    if involvement is None:
+        raise Involvement.DoesNotExist(f"No current involvement {involvement_id} for this child.")
+    if involvement.organisation_id != source.organisation_id:
+        raise PermissionDenied("Only the organisation working with the child may change its involvement.")
+    if involvement.source_id != source.pk:
+        raise ChangeConflict(
+            "This involvement was supplied by a feed; ask that system to change it, so a later load "
+            "does not undo the change."
+        )
+    if involvement_version(involvement) != expected_version:
+        raise StaleChange("The involvement has changed since it was read; read it again and retry.")
+    if involvement.end_date is not None and involvement.end_date <= datetime.date.today():
+        raise ChangeConflict("The involvement has ended; record a new one instead.")
+    if changes.get("is_lead_professional") and _another_lead(child, excluding=involvement.pk):
+        raise _lead_conflict()
+    changed = {k: (getattr(involvement, k), v) for k, v in changes.items() if getattr(involvement, k) != v}
+    for name, (_, new) in changed.items():
+        setattr(involvement, name, new)
+    try:
+        with transaction.atomic():
+            _save_validated(involvement)
+    except IntegrityError as exc:
+        raise _lead_conflict() from exc
+    return involvement, changed
+
+
+@transaction.atomic
+def address_report(*, child: Child, source: Source, data: Mapping[str, object]) -> tuple[ChildAddress, bool]:
+    """An organisation reports where the child now lives. Returns the assertion and whether the
+    record now shows it (a more authoritative source may still win, by the survivorship rule).
+
+    The organisation's earlier report for this child becomes history: one live report per source.
+    """
+    record_id = f"address-{child.contactpoint_id}"
+    now = timezone.now()
+    ChildAddress.objects.filter(
+        child=child, source=source, source_record_id=record_id, superseded_at__isnull=True
+    ).update(superseded_at=now, is_chosen=False)
+    address = child_item_add(
+        child=child, assertion=Assertion(source, record_id, now), item="ChildAddress", data=data
+    )
+    assert isinstance(address, ChildAddress)
+    chosen = child_values_choose(child=child)["ChildAddress"]
+    return address, chosen is not None and chosen.pk == address.pk

@@ -27,6 +27,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "contactpoint.records",
     "contactpoint.feeds",
     "contactpoint.access",
@@ -34,6 +37,7 @@ INSTALLED_APPS = [
     "contactpoint.linkage",
     "contactpoint.search",
     "contactpoint.web",
+    "contactpoint.api",
 ]
 
 MIDDLEWARE = [
@@ -198,3 +202,55 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # empty means the newest shipped) and the engine full runs use (duckdb, or spark at national scale).
 CONTACTPOINT_LINKAGE_MODEL = env_str("CONTACTPOINT_LINKAGE_MODEL", "")
 CONTACTPOINT_LINKAGE_ENGINE = env_str("CONTACTPOINT_LINKAGE_ENGINE", "duckdb")
+
+# Values users report through the index (an address change, their own involvement) enter as their
+# organisation's source with this survivorship rank: after the local authority's own case record
+# (10), ahead of GP registration (20) and every other feed.
+CONTACTPOINT_REPORTED_AUTHORITY_RANK = env_int("CONTACTPOINT_REPORTED_AUTHORITY_RANK", 15)
+
+# The REST API (/api/v1/) and FHIR (/fhir/): bearer tokens, per-token rate limits, problem details.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["contactpoint.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["contactpoint.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env_str("CONTACTPOINT_API_RATE", "600/min"),
+        "feed": env_str("CONTACTPOINT_API_FEED_RATE", "30/hour"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
+    "DEFAULT_VERSION": "v1",
+    "ALLOWED_VERSIONS": ["v1"],
+    "DEFAULT_PAGINATION_CLASS": "contactpoint.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "contactpoint.api.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ContactPoint API",
+    "DESCRIPTION": (
+        "Find a child, see who else works with them, and record your own involvement. Every call "
+        "that shows or changes a child's record needs an `X-Access-Reason` header and is audited. "
+        "Errors are RFC 9457 problem details. See docs/api.md."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AddressStatusEnum": "contactpoint.records.models.AddressStatus",
+        "FeedLoadStatusEnum": ["loaded", "already_loaded", "queued"],
+    },
+}
+# Feed files up to this size load while the caller waits; larger ones are queued for the worker.
+CONTACTPOINT_API_FEED_SYNC_MAX_BYTES = env_int("CONTACTPOINT_API_FEED_SYNC_MAX_BYTES", 1_000_000)
+# Where feed files submitted over HTTPS are kept (the load report points back to them).
+CONTACTPOINT_FEED_UPLOAD_DIR = Path(env_str("CONTACTPOINT_FEED_UPLOAD_DIR", DATA_DIR / "feed-uploads"))
+# Feed files larger than this are refused outright (bytes).
+CONTACTPOINT_API_FEED_MAX_BYTES = env_int("CONTACTPOINT_API_FEED_MAX_BYTES", 200_000_000)

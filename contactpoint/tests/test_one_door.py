@@ -31,6 +31,15 @@ NO_CHILD_DATA = {
     "contactpoint.audit.views.report",
     "contactpoint.audit.views.alerts",
     "contactpoint.audit.views.alert",
+    # The OpenAPI document and its rendered pages; FHIR's CapabilityStatement.
+    "drf_spectacular.views.SpectacularAPIView",
+    "drf_spectacular.views.SpectacularRedocView",
+    "drf_spectacular.views.SpectacularSwaggerView",
+    "contactpoint.api.fhir.views.MetadataView",
+    # Organisations are reference data; a feed submission answers with its load report (counts,
+    # reasons and column names, never a child's values).
+    "contactpoint.api.fhir.views.OrganizationReadView",
+    "contactpoint.api.views.FeedFilesApi",
 }
 # The data layer: where child data is written, linked and read through the door itself.
 DATA_LAYER = ("records", "feeds", "linkage", "synthetic", "access/door.py")

@@ -1,0 +1,36 @@
+from collections.abc import Callable
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import views
+
+
+def through_door[V: Callable](view: V) -> V:
+    """Marks a view that shows child data as reading it through access.door (see test_one_door)."""
+    view.uses_child_door = True  # type: ignore[attr-defined]
+    return view
+
+
+v1 = [
+    path("children/<str:id>", through_door(views.ChildRecordApi.as_view()), name="child"),
+    path("children/<str:id>/carers", through_door(views.ChildCarersApi.as_view()), name="child-carers"),
+    path(
+        "children/<str:id>/involvements",
+        through_door(views.ChildInvolvementsApi.as_view()),
+        name="child-involvements",
+    ),
+    path(
+        "children/<str:id>/involvements/<int:involvement_id>",
+        through_door(views.ChildInvolvementApi.as_view()),
+        name="child-involvement",
+    ),
+    path("children/<str:id>/address", through_door(views.ChildAddressApi.as_view()), name="child-address"),
+    path("feeds/<slug:source>/files", views.FeedFilesApi.as_view(), name="feed-files"),
+]
+
+docs = [
+    path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/try/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs-try"),
+]

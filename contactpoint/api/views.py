@@ -1,0 +1,322 @@
+"""The REST API (/api/v1/). Thin: each view reads through the door or calls an access service,
+and serializes what came back. Errors are raised, and problems.exception_handler answers them."""
+
+import datetime
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contactpoint.access import permissions as p
+from contactpoint.access.door import InvolvementView
+from contactpoint.access.policies import HasPermission, Where
+from contactpoint.access.services import address_change_report, involvement_record, involvement_update
+from contactpoint.feeds.formats.base import UnreadableFile
+from contactpoint.feeds.services import feed_load
+from contactpoint.feeds.tasks import load_feed_task
+from contactpoint.records.models import Source
+
+from . import examples, serializers
+from .door import REASON_HEADER, access_reason, actor_of, child_or_404, record_for
+from .pagination import Pagination
+from .problems import PROBLEM_JSON, PreconditionRequired
+from .throttling import FeedRateThrottle, TokenRateThrottle
+
+REASON = OpenApiParameter(
+    REASON_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Why you need this child's record (recorded in the audit log).",
+    examples=[OpenApiExample("reason", value="Section 47 enquiry opened today")],
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="The ETag you read; a change to what someone else changed meanwhile is refused (412).",
+)
+CHILD_ID = OpenApiParameter(
+    "id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The child's ContactPoint ID."
+)
+
+
+def _errors(*codes: int) -> dict:
+    return {(code, PROBLEM_JSON): examples.PROBLEM_RESPONSES[code] for code in codes}
+
+
+def _ok(code: int, serializer, *example: OpenApiExample) -> dict:
+    return {(code, "application/json"): OpenApiResponse(serializer, examples=list(example))}
+
+
+def etag_of(data: object) -> str:
+    body = json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder).encode()
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+class ChildRecordApi(APIView):
+    @extend_schema(
+        operation_id="child_read",
+        summary="Read a child's record, as you may see it",
+        parameters=[CHILD_ID, REASON],
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                serializers.ChildRecordOut, examples=[examples.CHILD_RECORD]
+            ),
+            **_errors(400, 401, 403, 404, 429),
+        },
+    )
+    def get(self, request: Request, id: str, version: str = "v1") -> Response:
+        _, record = record_for(request, id)
+        data = serializers.ChildRecordOut(record).data
+        return Response(data, headers={"ETag": etag_of(data)})
+
+
+class ChildCarersApi(APIView):
+    pagination_class = Pagination
+
+    @extend_schema(
+        operation_id="child_carers_list",
+        summary="List the child's carers",
+        description="A shielded child's carers show their names only (no contact details).",
+        parameters=[CHILD_ID, REASON],
+        responses={
+            **_ok(200, serializers.CarerOut(many=True)),
+            **_errors(400, 401, 403, 404, 429),
+        },
+    )
+    def get(self, request: Request, id: str, version: str = "v1") -> Response:
+        _, record = record_for(request, id)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(record.carers, request, view=self)  # type: ignore[arg-type]
+        return paginator.get_paginated_response(serializers.CarerOut(page, many=True).data)
+
+
+def _if_match(request: Request) -> str:
+    raw = request.headers.get("If-Match", "").strip()
+    if not raw:
+        raise PreconditionRequired()
+    return raw.removeprefix("W/").strip('"')
+
+
+def _involvement_response(involvement: InvolvementView, *, status_code: int = 200, **headers) -> Response:
+    data = serializers.InvolvementOut(involvement).data
+    return Response(data, status=status_code, headers={"ETag": f'"{involvement.version}"', **headers})
+
+
+class ChildInvolvementsApi(APIView):
+    pagination_class = Pagination
+
+    @extend_schema(
+        operation_id="child_involvements_list",
+        summary="List who is working with the child",
+        parameters=[CHILD_ID, REASON],
+        responses={
+            (200, "application/json"): serializers.InvolvementOut(many=True),
+            **_errors(400, 401, 403, 404, 429),
+        },
+    )
+    def get(self, request: Request, id: str, version: str = "v1") -> Response:
+        _, record = record_for(request, id)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(record.involvements, request, view=self)  # type: ignore[arg-type]
+        return paginator.get_paginated_response(serializers.InvolvementOut(page, many=True).data)
+
+    @extend_schema(
+        operation_id="child_involvement_start",
+        summary="Record that your organisation is working with the child",
+        parameters=[CHILD_ID, REASON],
+        request=serializers.InvolvementIn,
+        examples=[examples.INVOLVEMENT_IN],
+        responses={
+            (201, "application/json"): OpenApiResponse(
+                serializers.InvolvementOut, examples=[examples.INVOLVEMENT_OUT]
+            ),
+            **_errors(400, 401, 403, 404, 409, 429),
+        },
+    )
+    def post(self, request: Request, id: str, version: str = "v1") -> Response:
+        actor = actor_of(request)
+        reason = access_reason(request)
+        child = child_or_404(id)
+        data = _valid(serializers.InvolvementIn, request)
+        involvement = involvement_record(
+            actor=actor,
+            child=child,
+            reason=reason,
+            service_type=data["service_type"],
+            start_date=data.get("start_date") or datetime.date.today(),
+            practitioner=data.get("practitioner"),
+            sensitive_basis=data["sensitive_basis"],
+            has_caf=data["has_caf"],
+            is_lead_professional=data["is_lead_professional"],
+        )
+        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{involvement.id}")
+        return _involvement_response(involvement, status_code=201, Location=location)
+
+
+def _valid(serializer_class, request: Request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ChildInvolvementApi(APIView):
+    @extend_schema(
+        operation_id="child_involvement_read",
+        summary="Read one involvement (and its ETag)",
+        parameters=[CHILD_ID, REASON],
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                serializers.InvolvementOut, examples=[examples.INVOLVEMENT_OUT]
+            ),
+            **_errors(400, 401, 403, 404, 429),
+        },
+    )
+    def get(self, request: Request, id: str, involvement_id: int, version: str = "v1") -> Response:
+        _, record = record_for(request, id)
+        for involvement in record.involvements:
+            if involvement.id == involvement_id:
+                return _involvement_response(involvement)
+        raise exceptions.NotFound("The record you may see has no such involvement.")
+
+    @extend_schema(
+        operation_id="child_involvement_change",
+        summary="End your involvement, make it lead professional, or record a CAF",
+        parameters=[CHILD_ID, REASON, IF_MATCH],
+        request=serializers.InvolvementChangeIn,
+        examples=[examples.INVOLVEMENT_CHANGE_IN],
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                serializers.InvolvementOut, examples=[examples.INVOLVEMENT_OUT]
+            ),
+            **_errors(400, 401, 403, 404, 409, 412, 428, 429),
+        },
+    )
+    def patch(self, request: Request, id: str, involvement_id: int, version: str = "v1") -> Response:
+        actor = actor_of(request)
+        reason = access_reason(request)
+        child = child_or_404(id)
+        expected = _if_match(request)
+        changes = _valid(serializers.InvolvementChangeIn, request)
+        involvement = involvement_update(
+            actor=actor,
+            child=child,
+            reason=reason,
+            involvement_id=involvement_id,
+            expected_version=expected,
+            changes=changes,
+        )
+        return _involvement_response(involvement)
+
+
+class ChildAddressApi(APIView):
+    @extend_schema(
+        operation_id="child_address_report",
+        summary="Report a change of the child's address, as your organisation",
+        description=(
+            "Your organisation becomes a source of the child's address, with provenance; the record "
+            "shows it unless a more authoritative source says otherwise (survivorship). A shielded "
+            "child's address can only be changed by those who can see it."
+        ),
+        parameters=[CHILD_ID, REASON],
+        request=serializers.AddressIn,
+        examples=[examples.ADDRESS_IN],
+        responses={
+            (201, "application/json"): OpenApiResponse(
+                serializers.AddressReportOut, examples=[examples.ADDRESS_OUT]
+            ),
+            **_errors(400, 401, 403, 404, 429),
+        },
+    )
+    def post(self, request: Request, id: str, version: str = "v1") -> Response:
+        actor = actor_of(request)
+        reason = access_reason(request)
+        child = child_or_404(id)
+        data = _valid(serializers.AddressIn, request)
+        report = address_change_report(actor=actor, child=child, reason=reason, address=data)
+        return Response(serializers.AddressReportOut(report).data, status=status.HTTP_201_CREATED)
+
+
+MAY_SUBMIT_FEED = HasPermission(p.MANAGE_FEEDS) & Where(
+    lambda actor, source: source.organisation_id == actor.organisation.pk
+)
+
+
+class FeedFilesApi(APIView):
+    throttle_classes = [TokenRateThrottle, FeedRateThrottle]
+
+    @extend_schema(
+        operation_id="feed_submit",
+        summary="Submit a feed file for a source your organisation runs",
+        description=(
+            "The same validation and loading as `contactpoint load_feed`. Small files load while you "
+            "wait (200, with the load report); larger ones are queued (202). Re-sending a loaded file "
+            "changes nothing."
+        ),
+        request={"multipart/form-data": serializers.FeedFileIn},
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                serializers.FeedReportOut, examples=[examples.FEED_LOADED]
+            ),
+            (202, "application/json"): OpenApiResponse(
+                serializers.FeedReportOut, examples=[examples.FEED_QUEUED]
+            ),
+            **_errors(400, 401, 403, 404, 429),
+        },
+    )
+    def post(self, request: Request, source: str, version: str = "v1") -> Response:
+        actor = actor_of(request)
+        feed_source = Source.objects.filter(code=source).first()
+        if feed_source is None:
+            raise exceptions.NotFound(f"There is no source {source!r}.")
+        if not MAY_SUBMIT_FEED.allows(actor, feed_source):
+            raise exceptions.PermissionDenied("Your token may not submit files for this source.")
+        data = _valid(serializers.FeedFileIn, request)
+        upload = data["file"]
+        if upload.size > settings.CONTACTPOINT_API_FEED_MAX_BYTES:
+            raise exceptions.ValidationError({"file": ["The file is larger than this service accepts."]})
+        path = _keep(upload, source)
+        extracted_at = data.get("extracted_at")
+        if upload.size > settings.CONTACTPOINT_API_FEED_SYNC_MAX_BYTES:
+            result = load_feed_task.enqueue(
+                source, str(path), extracted_at.isoformat() if extracted_at else None
+            )
+            queued = {"status": "queued", "feed_file": None, "task": str(result.id), "report": None}
+            return Response(queued, status=status.HTTP_202_ACCEPTED)
+        try:
+            loaded = feed_load(source_code=source, path=path, extracted_at=extracted_at)
+        except UnreadableFile as exc:
+            raise exceptions.ValidationError({"file": [str(exc)]}) from exc
+        body: dict[str, Any] = {
+            "status": "already_loaded" if loaded.already_loaded else "loaded",
+            "feed_file": loaded.feed_file.pk,
+            "task": None,
+            "report": loaded.report,
+        }
+        return Response(body)
+
+
+def _keep(upload, source_code: str) -> Path:
+    """Feed files are kept (the feed file record points at them); the name is ours, not the caller's."""
+    folder = Path(settings.CONTACTPOINT_FEED_UPLOAD_DIR) / source_code
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = Path(upload.name or "").suffix.lower()
+    if suffix not in {".csv", ".jsonl"}:
+        suffix = ".csv"
+    path = folder / f"{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}{suffix}"
+    with path.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return path
