@@ -31,6 +31,20 @@ INVOLVEMENT = {
     "is_lead_professional": True,
     "etag": '"3f1c0a9be2d54e7f8a61c2b0d9e4f7a1"',
 }
+CARER = {
+    "given_name": "Sara",
+    "family_name": "Khan",
+    "relationship": "mother",
+    "has_parental_responsibility": True,
+    "contact": {
+        "name": "Sara Khan",
+        "phone": "07700 900001",
+        "email": "",
+        "address": "12 Oak Road, Leeds, LS6 2AB",
+        "title": "",
+    },
+}
+CARER_OUT = OpenApiExample("A carer", value=CARER)
 CHILD_RECORD = OpenApiExample(
     "A record (not shielded)",
     value={

@@ -71,9 +71,7 @@ class ChildRecordApi(APIView):
         summary="Read a child's record, as you may see it",
         parameters=[CHILD_ID, REASON],
         responses={
-            (200, "application/json"): OpenApiResponse(
-                serializers.ChildRecordOut, examples=[examples.CHILD_RECORD]
-            ),
+            **_ok(200, serializers.ChildRecordOut, examples.CHILD_RECORD),
             **_errors(400, 401, 403, 404, 429),
         },
     )
@@ -92,7 +90,7 @@ class ChildCarersApi(APIView):
         description="A shielded child's carers show their names only (no contact details).",
         parameters=[CHILD_ID, REASON],
         responses={
-            **_ok(200, serializers.CarerOut(many=True)),
+            **_ok(200, serializers.CarerOut(many=True), examples.CARER_OUT),
             **_errors(400, 401, 403, 404, 429),
         },
     )
@@ -123,7 +121,7 @@ class ChildInvolvementsApi(APIView):
         summary="List who is working with the child",
         parameters=[CHILD_ID, REASON],
         responses={
-            (200, "application/json"): serializers.InvolvementOut(many=True),
+            **_ok(200, serializers.InvolvementOut(many=True), examples.INVOLVEMENT_OUT),
             **_errors(400, 401, 403, 404, 429),
         },
     )
@@ -140,9 +138,7 @@ class ChildInvolvementsApi(APIView):
         request=serializers.InvolvementIn,
         examples=[examples.INVOLVEMENT_IN],
         responses={
-            (201, "application/json"): OpenApiResponse(
-                serializers.InvolvementOut, examples=[examples.INVOLVEMENT_OUT]
-            ),
+            **_ok(201, serializers.InvolvementOut, examples.INVOLVEMENT_OUT),
             **_errors(400, 401, 403, 404, 409, 429),
         },
     )
@@ -178,9 +174,7 @@ class ChildInvolvementApi(APIView):
         summary="Read one involvement (and its ETag)",
         parameters=[CHILD_ID, REASON],
         responses={
-            (200, "application/json"): OpenApiResponse(
-                serializers.InvolvementOut, examples=[examples.INVOLVEMENT_OUT]
-            ),
+            **_ok(200, serializers.InvolvementOut, examples.INVOLVEMENT_OUT),
             **_errors(400, 401, 403, 404, 429),
         },
     )
@@ -198,9 +192,7 @@ class ChildInvolvementApi(APIView):
         request=serializers.InvolvementChangeIn,
         examples=[examples.INVOLVEMENT_CHANGE_IN],
         responses={
-            (200, "application/json"): OpenApiResponse(
-                serializers.InvolvementOut, examples=[examples.INVOLVEMENT_OUT]
-            ),
+            **_ok(200, serializers.InvolvementOut, examples.INVOLVEMENT_OUT),
             **_errors(400, 401, 403, 404, 409, 412, 428, 429),
         },
     )
@@ -234,9 +226,7 @@ class ChildAddressApi(APIView):
         request=serializers.AddressIn,
         examples=[examples.ADDRESS_IN],
         responses={
-            (201, "application/json"): OpenApiResponse(
-                serializers.AddressReportOut, examples=[examples.ADDRESS_OUT]
-            ),
+            **_ok(201, serializers.AddressReportOut, examples.ADDRESS_OUT),
             **_errors(400, 401, 403, 404, 429),
         },
     )
@@ -267,12 +257,8 @@ class FeedFilesApi(APIView):
         ),
         request={"multipart/form-data": serializers.FeedFileIn},
         responses={
-            (200, "application/json"): OpenApiResponse(
-                serializers.FeedReportOut, examples=[examples.FEED_LOADED]
-            ),
-            (202, "application/json"): OpenApiResponse(
-                serializers.FeedReportOut, examples=[examples.FEED_QUEUED]
-            ),
+            **_ok(200, serializers.FeedReportOut, examples.FEED_LOADED),
+            **_ok(202, serializers.FeedReportOut, examples.FEED_QUEUED),
             **_errors(400, 401, 403, 404, 429),
         },
     )
