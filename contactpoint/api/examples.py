@@ -132,6 +132,16 @@ FEED_QUEUED = OpenApiExample(
     "Queued", value={"status": "queued", "feed_file": None, "task": "7d0b6f0e-…", "report": None}
 )
 
+FEED_TASK = OpenApiExample(
+    "Loaded by the worker",
+    value={
+        "task": "7d0b6f0e-5d1c-4f0e-9a51-0c7e2f9d8b11",
+        "status": "SUCCESSFUL",
+        "source": "la_childrens_services",
+        "report": {"feed_file": 18, "already_loaded": False, "rows_read": 250000, "loaded": 249990},
+    },
+)
+
 
 def _problem(status: int, title: str, detail: str, problem_type: str = "about:blank") -> OpenApiResponse:
     return OpenApiResponse(

@@ -171,3 +171,10 @@ class FeedReportOut(serializers.Serializer):
 class FeedFileIn(StrictSerializer):
     file = serializers.FileField(help_text="A feed file in the canonical CSV (docs/feeds.md).")
     extracted_at = serializers.DateTimeField(required=False, help_text="When the source extracted it.")
+
+
+class FeedTaskOut(serializers.Serializer):
+    task = serializers.CharField()
+    status = serializers.CharField(help_text="READY, RUNNING, SUCCESSFUL or FAILED.")
+    source = serializers.CharField()  # type: ignore[assignment]
+    report = serializers.DictField(allow_null=True, help_text="The load report, once loaded.")

@@ -27,6 +27,7 @@ v1 = [
     ),
     path("children/<str:id>/address", through_door(views.ChildAddressApi.as_view()), name="child-address"),
     path("feeds/<slug:source>/files", views.FeedFilesApi.as_view(), name="feed-files"),
+    path("feeds/tasks/<str:task_id>", views.FeedTaskApi.as_view(), name="feed-task"),
 ]
 
 docs = [

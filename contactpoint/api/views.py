@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.tasks import TaskResultStatus
+from django.tasks.exceptions import TaskResultDoesNotExist
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -291,6 +294,27 @@ class FeedFilesApi(APIView):
             "task": None,
             "report": loaded.report,
         }
+        return Response(body)
+
+
+class FeedTaskApi(APIView):
+    @extend_schema(
+        operation_id="feed_task_read",
+        summary="Follow a queued feed load",
+        description="READY or RUNNING until the worker has loaded it; then SUCCESSFUL with the report.",
+        responses={**_ok(200, serializers.FeedTaskOut, examples.FEED_TASK), **_errors(401, 403, 404, 429)},
+    )
+    def get(self, request: Request, task_id: str, version: str = "v1") -> Response:
+        actor = actor_of(request)
+        try:
+            result = load_feed_task.get_result(task_id)
+        except (TaskResultDoesNotExist, NotImplementedError, ValueError, ValidationError) as exc:
+            raise exceptions.NotFound("There is no queued feed load with this id.") from exc
+        feed_source = Source.objects.filter(code=result.args[0]).first() if result.args else None
+        if feed_source is None or not MAY_SUBMIT_FEED.allows(actor, feed_source):
+            raise exceptions.NotFound("There is no queued feed load with this id.")
+        report = result.return_value if result.status == TaskResultStatus.SUCCESSFUL else None
+        body = {"task": str(result.id), "status": result.status, "source": feed_source.code, "report": report}
         return Response(body)
 
 

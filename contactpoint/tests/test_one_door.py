@@ -40,6 +40,7 @@ NO_CHILD_DATA = {
     # reasons and column names, never a child's values).
     "contactpoint.api.fhir.views.OrganizationReadView",
     "contactpoint.api.views.FeedFilesApi",
+    "contactpoint.api.views.FeedTaskApi",
 }
 # The data layer: where child data is written, linked and read through the door itself.
 DATA_LAYER = ("records", "feeds", "linkage", "synthetic", "access/door.py")

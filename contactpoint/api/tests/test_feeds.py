@@ -72,3 +72,24 @@ def test_an_unreadable_file_is_400_and_loads_nothing(world, feed, tmp_path):
     assert response.json()["errors"]["file"]
     assert SourceRecord.objects.count() == 0
     assert client.post(f"/api/v1/feeds/{source.code}/files", {}, format="multipart").status_code == 400
+
+
+@override_settings(
+    CONTACTPOINT_API_FEED_SYNC_MAX_BYTES=10,
+    TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}},
+)
+def test_a_queued_load_can_be_followed_by_its_submitter_until_the_worker_loads_it(world, feed):
+    from django.core.management import call_command
+
+    source, path = feed
+    client = client_for(world.token("dm", "data_manager", world.la), reason=None)
+    task = submit(client, source.code, path).json()["task"]
+    waiting = client.get(f"/api/v1/feeds/tasks/{task}")
+    assert waiting.status_code == 200 and waiting.json()["status"] == "READY"
+    assert waiting.json()["report"] is None
+    others = client_for(world.token("dm2", "data_manager", world.nhs), reason=None)
+    assert others.get(f"/api/v1/feeds/tasks/{task}").status_code == 404
+    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO(), stderr=io.StringIO())
+    done = client.get(f"/api/v1/feeds/tasks/{task}").json()
+    assert done["status"] == "SUCCESSFUL" and done["report"]["loaded"] == 2
+    assert client.get("/api/v1/feeds/tasks/not-a-task").status_code == 404
