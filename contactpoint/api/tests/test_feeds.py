@@ -74,6 +74,7 @@ def test_an_unreadable_file_is_400_and_loads_nothing(world, feed, tmp_path):
     assert client.post(f"/api/v1/feeds/{source.code}/files", {}, format="multipart").status_code == 400
 
 
+@pytest.mark.django_db(transaction=True)  # the worker commits and closes its connections
 @override_settings(
     CONTACTPOINT_API_FEED_SYNC_MAX_BYTES=10,
     TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}},

@@ -7,7 +7,9 @@ the headers and bodies are schemathesis's own (missing reasons, stale ETags, mal
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -29,7 +31,18 @@ CHECKS = [
 
 
 @pytest.fixture
-def contract_world(db, tmp_path, settings):
+def _keep_the_test_connection():
+    """Calls go through the WSGI handler, whose request signals would close the test's connection
+    (and its transaction) on PostgreSQL; Django's own test client disconnects them too."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def contract_world(db, tmp_path, settings, _keep_the_test_connection):
     settings.CONTACTPOINT_FEED_UPLOAD_DIR = tmp_path
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
