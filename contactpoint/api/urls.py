@@ -32,6 +32,10 @@ v1 = [
 
 docs = [
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
-    path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "docs/",
+        SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
+        name="docs",
+    ),
     path("docs/try/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs-try"),
 ]

@@ -71,6 +71,7 @@ def etag_of(data: object) -> str:
 class ChildRecordApi(APIView):
     @extend_schema(
         operation_id="child_read",
+        tags=["Children"],
         summary="Read a child's record, as you may see it",
         parameters=[CHILD_ID, REASON],
         responses={
@@ -89,6 +90,7 @@ class ChildCarersApi(APIView):
 
     @extend_schema(
         operation_id="child_carers_list",
+        tags=["Children"],
         summary="List the child's carers",
         description="A shielded child's carers show their names only (no contact details).",
         parameters=[CHILD_ID, REASON],
@@ -121,6 +123,7 @@ class ChildInvolvementsApi(APIView):
 
     @extend_schema(
         operation_id="child_involvements_list",
+        tags=["Involvements"],
         summary="List who is working with the child",
         parameters=[CHILD_ID, REASON],
         responses={
@@ -136,6 +139,7 @@ class ChildInvolvementsApi(APIView):
 
     @extend_schema(
         operation_id="child_involvement_start",
+        tags=["Involvements"],
         summary="Record that your organisation is working with the child",
         parameters=[CHILD_ID, REASON],
         request=serializers.InvolvementIn,
@@ -174,6 +178,7 @@ def _valid(serializer_class, request: Request) -> dict:
 class ChildInvolvementApi(APIView):
     @extend_schema(
         operation_id="child_involvement_read",
+        tags=["Involvements"],
         summary="Read one involvement (and its ETag)",
         parameters=[CHILD_ID, REASON],
         responses={
@@ -190,6 +195,7 @@ class ChildInvolvementApi(APIView):
 
     @extend_schema(
         operation_id="child_involvement_change",
+        tags=["Involvements"],
         summary="End your involvement, make it lead professional, or record a CAF",
         parameters=[CHILD_ID, REASON, IF_MATCH],
         request=serializers.InvolvementChangeIn,
@@ -219,6 +225,7 @@ class ChildInvolvementApi(APIView):
 class ChildAddressApi(APIView):
     @extend_schema(
         operation_id="child_address_report",
+        tags=["Children"],
         summary="Report a change of the child's address, as your organisation",
         description=(
             "Your organisation becomes a source of the child's address, with provenance; the record "
@@ -252,6 +259,7 @@ class FeedFilesApi(APIView):
 
     @extend_schema(
         operation_id="feed_submit",
+        tags=["Feeds"],
         summary="Submit a feed file for a source your organisation runs",
         description=(
             "The same validation and loading as `contactpoint load_feed`. Small files load while you "
@@ -300,6 +308,7 @@ class FeedFilesApi(APIView):
 class FeedTaskApi(APIView):
     @extend_schema(
         operation_id="feed_task_read",
+        tags=["Feeds"],
         summary="Follow a queued feed load",
         description="READY or RUNNING until the worker has loaded it; then SUCCESSFUL with the report.",
         responses={**_ok(200, serializers.FeedTaskOut, examples.FEED_TASK), **_errors(401, 403, 404, 429)},
