@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from contactpoint.api import urls as api_urls
+from contactpoint.api.problems import unknown_address
 
 admin.site.site_header = "ContactPoint management"
 admin.site.site_title = "ContactPoint management"
@@ -13,6 +14,7 @@ urlpatterns = [
     re_path(r"^api/(?P<version>v1)/", include((api_urls.v1, "api"), namespace="v1")),
     path("api/", include((api_urls.docs, "api"), namespace="api")),
     path("fhir/", include("contactpoint.api.fhir.urls")),
+    re_path(r"^(?:api|fhir)/(?P<rest>.*)$", unknown_address),
     path("", include("contactpoint.web.urls")),
 ]
 

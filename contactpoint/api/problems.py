@@ -12,6 +12,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -181,6 +182,12 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return _error_response(request, 404, "There is nothing at this address.")
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt  # it changes nothing; a POST to a wrong address is a 404, not a CSRF failure
+def unknown_address(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """The last route under /api/ and /fhir/: a 404 in the API's format even while debugging."""
+    return _error_response(request, 404, "There is nothing at this address.")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -41,6 +41,7 @@ NO_CHILD_DATA = {
     "contactpoint.api.fhir.views.OrganizationReadView",
     "contactpoint.api.views.FeedFilesApi",
     "contactpoint.api.views.FeedTaskApi",
+    "contactpoint.api.problems.unknown_address",
 }
 # The data layer: where child data is written, linked and read through the door itself.
 DATA_LAYER = ("records", "feeds", "linkage", "synthetic", "access/door.py")

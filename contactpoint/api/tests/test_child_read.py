@@ -147,9 +147,15 @@ def test_the_shielding_authority_sees_through_the_shield(world):
 
 
 def test_an_unknown_url_under_api_is_a_problem_not_a_page(world, practitioner):
-    response = practitioner.get("/api/v1/nothing-here")
-    assert response.status_code == 404
-    assert response["Content-Type"] == "application/problem+json"
+    for response in (practitioner.get("/api/v1/nothing-here"), practitioner.post("/api/v2/children/x")):
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/problem+json"
+    assert practitioner.get("/fhir/Nothing")["Content-Type"] == "application/fhir+json"
+
+
+def test_a_wrong_method_is_405_problem_details(world, practitioner):
+    response = practitioner.delete(f"/api/v1/children/{world.child.contactpoint_id}")
+    assert response.status_code == 405 and response.json()["status"] == 405
 
 
 @override_settings(
