@@ -32,6 +32,12 @@ def actor_of(request: Request) -> Actor:
     return credentials.actor
 
 
+def client_of(request: Request) -> str:
+    """What the audit log records as the client: the token's recognisable prefix, never the token."""
+    credentials = request.auth
+    return f"api token {credentials.prefix}" if isinstance(credentials, ApiCredentials) else ""
+
+
 def access_reason(request: Request) -> str:
     reason = request.headers.get(REASON_HEADER, "").strip()
     if not reason:

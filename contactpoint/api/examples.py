@@ -168,6 +168,44 @@ PROBLEM_SCHEMA = {
         "errors": {"type": "object", "additionalProperties": True},
     },
 }
+CRITERIA_TOO_WEAK = _problem(
+    400,
+    "Bad Request",
+    "Search needs an NHS number, UPN or ContactPoint ID, or at least a family name and a date of birth "
+    "(adding a given name, gender or postcode narrows the results).",
+    "urn:contactpoint:problem:criteria-too-weak",
+)
+SEARCH_OUT = OpenApiExample(
+    "Two matches, best first",
+    value={
+        "results": [
+            {
+                "id": "CP4T7KQ2M9XB0RZ",
+                "score": 98.7,
+                "given_name": "William",
+                "family_name": "Hartley",
+                "date_of_birth": "2015-03-14",
+                "gender": "male",
+                "postcode_district": "LS6",
+                "matched": ["given_name", "family_name", "date_of_birth"],
+                "shielded": False,
+            },
+            {
+                "id": "CPX1M7Q0ZK3T9WB",
+                "score": 61.2,
+                "given_name": "Sophie",
+                "family_name": "Hartley",
+                "date_of_birth": "2015-03-14",
+                "gender": "female",
+                "postcode_district": "LS6",
+                "matched": ["family_name", "date_of_birth"],
+                "shielded": False,
+            },
+        ],
+        "count": 2,
+        "too_many": False,
+    },
+)
 PROBLEM_RESPONSES = {
     400: _problem(
         400,

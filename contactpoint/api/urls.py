@@ -3,7 +3,7 @@ from collections.abc import Callable
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import views
+from . import search, views
 
 
 def through_door[V: Callable](view: V) -> V:
@@ -13,6 +13,8 @@ def through_door[V: Callable](view: V) -> V:
 
 
 v1 = [
+    # Before children/<id>: "search" is not a ContactPoint ID.
+    path("children/search", through_door(search.ChildSearchApi.as_view()), name="children-search"),
     path("children/<str:id>", through_door(views.ChildRecordApi.as_view()), name="child"),
     path("children/<str:id>/carers", through_door(views.ChildCarersApi.as_view()), name="child-carers"),
     path(

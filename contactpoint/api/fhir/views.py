@@ -13,9 +13,12 @@ from rest_framework.views import APIView
 from contactpoint.access.door import organisation_contact
 from contactpoint.records.models import OrganisationKind
 from contactpoint.records.selectors import organisation_by_kind_code
+from contactpoint.search.selectors import CriteriaTooWeak as WeakCriteria
+from contactpoint.search.selectors import children_search
 
-from ..door import record_for
-from . import capability, mapping
+from ..door import actor_of, client_of, record_for
+from ..search import criteria_checked
+from . import capability, mapping, search
 
 
 class FhirJSONRenderer(JSONRenderer):
@@ -56,7 +59,27 @@ class MetadataView(FhirView):
     permission_classes = [AllowAny]
 
     def get(self, request: Request) -> Response:
-        return Response(capability.capability_statement(base_url(request)))
+        return Response(capability.capability_statement(base_url(request), patient_search=True))
+
+
+class PatientSearchView(FhirView):
+    """The one search with FHIR's parameters; no reason needed (no record is opened)."""
+
+    def get(self, request: Request) -> Response:
+        criteria, limit = search.criteria_from(request.query_params)
+        criteria = criteria_checked(criteria)
+        try:
+            result = children_search(
+                actor=actor_of(request), criteria=criteria, limit=limit, client=client_of(request)
+            )
+        except WeakCriteria as exc:
+            raise exceptions.ValidationError(" ".join(exc.messages)) from exc
+        found = bundle(request, [search.patient_from_hit(hit) for hit in result.hits])
+        for entry, hit in zip(found["entry"], result.hits, strict=True):
+            entry["search"]["score"] = round(hit.score / 100, 4)
+        if result.too_many:
+            found["entry"] = [{"resource": search.TOO_MANY, "search": {"mode": "outcome"}}]
+        return Response(found)
 
 
 class PatientReadView(FhirView):
