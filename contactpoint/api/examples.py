@@ -113,7 +113,7 @@ ADDRESS_IN = OpenApiExample(
 ADDRESS_OUT = OpenApiExample(
     "Reported and shown",
     value={
-        "source": "index-local_authority-383",
+        "source": "contactpoint-users-17",
         "source_record_id": "address-CP4T7KQ2M9XB0RZ",
         "asserted_at": "2026-11-22T09:30:00Z",
         "shown": True,

@@ -14,11 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 from stdnum.iso7064 import mod_37_36
 
 from . import statutory
@@ -420,18 +418,8 @@ class StaleChange(Exception):
 
 
 def organisation_source(*, organisation: Organisation) -> Source:
-    """The source an organisation's users speak as when they report through the index."""
-    code = slugify(f"index-{organisation.kind}-{organisation.code}")[:64]
-    source, _ = Source.objects.get_or_create(
-        code=code,
-        defaults={
-            "name": f"{organisation.name} (reported through the index)"[:200],
-            "organisation": organisation,
-            "obligation": SupplyObligation.MAY,
-            "authority_rank": settings.CONTACTPOINT_REPORTED_AUTHORITY_RANK,
-        },
-    )
-    return source
+    """The source an organisation's users speak as, shared by the pages and the API."""
+    return _users_source(organisation)
 
 
 def involvement_version(involvement: Involvement) -> str:

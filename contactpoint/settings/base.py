@@ -203,10 +203,6 @@ WHITENOISE_AUTOREFRESH = DEBUG
 CONTACTPOINT_LINKAGE_MODEL = env_str("CONTACTPOINT_LINKAGE_MODEL", "")
 CONTACTPOINT_LINKAGE_ENGINE = env_str("CONTACTPOINT_LINKAGE_ENGINE", "duckdb")
 
-# Values users report through the index (an address change, their own involvement) enter as their
-# organisation's source with this survivorship rank: after the local authority's own case record
-# (10), ahead of GP registration (20) and every other feed.
-CONTACTPOINT_REPORTED_AUTHORITY_RANK = env_int("CONTACTPOINT_REPORTED_AUTHORITY_RANK", 15)
 
 # The REST API (/api/v1/) and FHIR (/fhir/): bearer tokens, per-token rate limits, problem details.
 REST_FRAMEWORK = {

@@ -6,6 +6,7 @@ import pytest
 
 from contactpoint.audit.models import AuditEvent, EventType, Outcome
 from contactpoint.records.models import ChildAddress, Involvement
+from contactpoint.records.selectors import users_source_code
 
 from .conftest import client_for
 
@@ -44,7 +45,7 @@ def test_recording_my_involvement_is_a_change_with_provenance_and_audit(world, p
     assert response["ETag"] == body["etag"]
     assert response["Location"].endswith(f"/involvements/{body['id']}")
     stored = Involvement.objects.get(pk=body["id"])
-    assert stored.source.organisation == world.school and stored.source.code.startswith("index-school")
+    assert stored.source.code == users_source_code(world.school)
     event = AuditEvent.objects.get(event_type=EventType.CHANGE, outcome=Outcome.SUCCESS)
     assert event.details["action"] == "involvement_started" and event.child_ids == [
         world.child.contactpoint_id
@@ -169,7 +170,7 @@ def test_an_address_change_is_reported_with_provenance(world, practitioner):
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["source"].startswith("index-school") and body["shown"] is False  # the LA feed (rank 10) wins
+    assert body["source"] == users_source_code(world.school) and body["shown"] is False  # rank 10 wins
     reported = ChildAddress.objects.get(source__code=body["source"])
     assert (reported.postcode, reported.source_record_id) == ("LS7 1AA", body["source_record_id"])
     la = client_for(world.token("sw", organisation=world.la))
