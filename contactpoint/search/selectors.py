@@ -81,6 +81,7 @@ class SearchResult:
 
 def criteria_check(criteria: SearchCriteria) -> None:
     """As NHS PDS: an identifier, or a family name with a date of birth (a given name helps)."""
+    _range_check(criteria)
     if criteria.has_identifier():
         return
     if not criteria.family_name.strip() or criteria.date_of_birth is None:
@@ -88,10 +89,17 @@ def criteria_check(criteria: SearchCriteria) -> None:
             "Search needs an NHS number, UPN or ContactPoint ID, or at least a family name and a "
             "date of birth (adding a given name, gender or postcode narrows the results)."
         )
-    if criteria.date_of_birth_to is not None:
-        span = (criteria.date_of_birth_to - criteria.date_of_birth).days
-        if span < 0 or span > MAX_RANGE_DAYS:
-            raise CriteriaTooWeak("A date of birth range must run forwards and span at most a year.")
+
+
+def _range_check(criteria: SearchCriteria) -> None:
+    """Checked whatever else is given: every day of a range becomes a lookup."""
+    if criteria.date_of_birth_to is None:
+        return
+    if criteria.date_of_birth is None:
+        raise CriteriaTooWeak("A date of birth range needs its first date as well as its last.")
+    span = (criteria.date_of_birth_to - criteria.date_of_birth).days
+    if span < 0 or span > MAX_RANGE_DAYS:
+        raise CriteriaTooWeak("A date of birth range must run forwards and span at most a year.")
 
 
 def children_search(

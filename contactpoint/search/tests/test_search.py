@@ -138,6 +138,10 @@ def test_date_of_birth_range_and_contactpoint_id(index, actor):
     assert ids(ranged) == [child_of("gp_registration", "G2").contactpoint_id]
     with pytest.raises(CriteriaTooWeak, match="at most a year"):
         search(actor, family_name="Hartley", date_of_birth=DOB, date_of_birth_to=datetime.date(2017, 12, 31))
+    with pytest.raises(CriteriaTooWeak, match="at most a year"):  # an identifier does not lift the limit
+        search(actor, nhs_number="9434765919", date_of_birth=DOB, date_of_birth_to=datetime.date(2030, 1, 1))
+    with pytest.raises(CriteriaTooWeak, match="first date"):
+        search(actor, nhs_number="9434765919", date_of_birth_to=DOB)
     assert ids(search(actor, contactpoint_id=william().lower())) == [william()]
 
 
