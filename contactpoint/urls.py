@@ -10,6 +10,7 @@ admin.site.site_title = "ContactPoint management"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("sign-in/", include("contactpoint.access.urls")),
+    path("account/", include("contactpoint.access.account_urls")),
     path("audit/", include("contactpoint.audit.urls")),
     re_path(r"^api/(?P<version>v1)/", include((api_urls.v1, "api"), namespace="v1")),
     path("api/", include((api_urls.docs, "api"), namespace="api")),

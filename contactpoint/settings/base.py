@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "axes",
     "rest_framework",
     "drf_spectacular",
@@ -65,6 +66,15 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # lock a name, or an addre
 AXES_RESET_ON_SUCCESS = True
 OTP_TOTP_ISSUER = "ContactPoint"
 AXES_VERBOSE = False
+# Security keys and passkeys (WebAuthn, django-otp-webauthn) as a second factor only: signing in
+# without a password would skip the vetting check that the password step makes.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "ContactPoint"
+OTP_WEBAUTHN_RP_ID = env_str("CONTACTPOINT_WEBAUTHN_RP_ID", "localhost")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("CONTACTPOINT_WEBAUTHN_ORIGINS", "http://localhost:8000")
+# Sensitive acts (break-glass, shielding, managing users, exports) need a second factor passed
+# within this many seconds; older, and the user confirms it is them first.
+CONTACTPOINT_REAUTH_SECONDS = env_int("CONTACTPOINT_REAUTH_SECONDS", 5 * 60)
 # A signed-in session ends after this long without a request, and after SESSION_COOKIE_AGE regardless.
 CONTACTPOINT_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 15 * 60)
 

@@ -26,6 +26,12 @@ NO_CHILD_DATA = {
     "django.contrib.auth.views.LogoutView",
     "contactpoint.access.views.verify",
     "contactpoint.access.views.set_up",
+    "contactpoint.access.views.security",
+    "contactpoint.access.key_views.KeyRegistrationBegin",
+    "contactpoint.access.key_views.KeyRegistrationComplete",
+    "contactpoint.access.key_views.KeyAuthenticationBegin",
+    "contactpoint.access.key_views.KeyAuthenticationComplete",
+    "django.views.i18n.JavaScriptCatalog",  # the security-key scripts' messages
     # Audit reports: the log holds ContactPoint IDs and actors, never a child's name or details.
     "contactpoint.audit.views.index",
     "contactpoint.audit.views.report",

@@ -24,6 +24,7 @@ ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Home", "web:home", None),
     NavEntry("Find a child", "web:search", p.SEARCH_CHILDREN),
     NavEntry("My recent activity", "web:activity", None),
+    NavEntry("Sign-in security", "account:security", None),
 )
 
 

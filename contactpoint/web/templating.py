@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import json_script
 from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader
 
 from .navigation import navigation_for
@@ -35,6 +36,7 @@ def environment(**options: Any) -> Environment:
             "error_summary": error_summary,
             "field": field,
             "get_messages": get_messages,
+            "json_script": json_script,
         }
     )
     env.filters.update(

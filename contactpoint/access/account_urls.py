@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "account"
+
+# Behind the second factor: the user's own security settings, and "confirm it's you".
+urlpatterns = [
+    path("security/", views.security, name="security"),
+]
