@@ -130,3 +130,26 @@ def security(request: HttpRequest) -> HttpResponse:
 
 def _remote(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest) -> HttpResponse:
+    """ "Confirm it's you": a fresh second factor before a sensitive act, then back to it."""
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = mfa.second_factor_verify(user=request.user, token=form.cleaned_data["code"])
+        _audit_second_factor(request, passed=device is not None, how=type(device).__name__ if device else "")
+        if device is not None:
+            mfa.second_factor_passed(request, device)
+            messages.success(request, "You have confirmed it's you. You can carry on.")
+            return redirect(_next(request))
+        form.add_error("code", "The code is not right. Enter the 6-digit code from your authenticator app.")
+    context = {
+        "form": form,
+        "next": _next(request),
+        "webauthn": _key_config_if_enrolled(request),
+        "title": "Confirm it's you",
+        "intro": "What you are about to do is sensitive, so ContactPoint needs to check it is still you.",
+    }
+    return render(request, "access/verify.html", context)

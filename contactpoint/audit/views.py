@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
+from contactpoint.access.reauth import confirmation_needed, recent_second_factor_required
 
 from .misuse import (
     alerts_for,
@@ -72,6 +73,8 @@ def report(request: HttpRequest, kind: str) -> HttpResponse:
         context["errors"] = problem.messages
         return render(request, "audit/report.html", context, status=400)
     if request.GET.get("format") == "csv":
+        if (confirm_first := confirmation_needed(request)) is not None:  # an export leaves the service
+            return confirm_first
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="audit-{kind}.csv"'
         report_csv_write(request=wanted, scope=scope, out=response, actor=actor, client=_client(request))
@@ -129,6 +132,7 @@ RESPONSES = {
 
 @require_http_methods(["GET", "POST"])
 @login_required
+@recent_second_factor_required(methods=["POST"])  # suspending or reinstating an account
 def alert(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     found = get_object_or_404(alerts_for(actor), pk=pk)

@@ -27,6 +27,7 @@ NO_CHILD_DATA = {
     "contactpoint.access.views.verify",
     "contactpoint.access.views.set_up",
     "contactpoint.access.views.security",
+    "contactpoint.access.views.confirm",
     "contactpoint.access.key_views.KeyRegistrationBegin",
     "contactpoint.access.key_views.KeyRegistrationComplete",
     "contactpoint.access.key_views.KeyAuthenticationBegin",

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
 from contactpoint.access.door import ContactView, child_record_for
+from contactpoint.access.reauth import recent_second_factor_required
 from contactpoint.records.selectors import child_by_contactpoint_id, own_involvement
 
 from .forms import BreakGlassForm, ReasonForm
@@ -83,6 +84,7 @@ def child_open(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@recent_second_factor_required
 def child_break_glass(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
     """Overriding a shield: a warning, a reason and a confirmation, then one view of the record."""
     actor = actor_for(request)

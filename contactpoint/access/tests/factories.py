@@ -1,4 +1,5 @@
 import datetime
+import time
 
 from contactpoint.access.actors import Actor
 from contactpoint.access.services import roles_sync, user_create
@@ -36,10 +37,13 @@ def sign_in_verified(client, user) -> None:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from contactpoint.access.mfa import SECOND_FACTOR_AT
+
     device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[SECOND_FACTOR_AT] = time.time()  # just now: sensitive acts need no fresh confirmation
     session.save()
 
 
