@@ -94,6 +94,14 @@ class Shield(models.Model):
     ended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    end_reason = models.CharField(max_length=500, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True, help_text="The last renewal at review.")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    review_notified_for = models.DateField(
+        null=True, blank=True, help_text="The review date the team was last told about (sent once per date)."
+    )
 
     class Meta:
         constraints = [

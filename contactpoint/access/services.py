@@ -2,15 +2,18 @@
 
 import datetime
 import hashlib
+import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,6 +29,9 @@ from .door import InvolvementView, involvement_view, restricted_for
 from .models import ApiToken, Profile, Role, Shield
 from .policies import HasPermission
 from .roles import ROLES
+from .selectors import team_emails
+
+logger = logging.getLogger(__name__)
 
 
 def roles_sync() -> tuple[int, int]:
@@ -389,3 +395,91 @@ def address_change_report(
 
     _change_audited(actor=actor, child=child, reason=reason, action="address_reported", write=write)
     return reports[0]
+
+
+def _check_shielding_team(actor: Actor, shield: Shield) -> None:
+    """Only the shielding authority's own team reviews, renews or ends its shield."""
+    if not CAN_SHIELD.allows(actor, shield) or shield.local_authority_id != actor.local_authority.pk:
+        raise PermissionDenied(
+            "Only the team of the authority that shielded this child may review the shield."
+        )
+    if shield.ended_at is not None:
+        raise ValidationError("This shield has already ended.")
+
+
+@transaction.atomic
+def shield_renew(
+    *, shield: Shield, actor: Actor, review_due: datetime.date | None, today: datetime.date | None = None
+) -> Shield:
+    """Keep a shield after review, with the next review date (default: six months on)."""
+    _check_shielding_team(actor, shield)
+    today = today or datetime.date.today()
+    review_due = review_due or today + SHIELD_REVIEW_INTERVAL
+    if review_due <= today:
+        raise ValidationError("The next review date must be in the future.")
+    if review_due > today + 2 * SHIELD_REVIEW_INTERVAL:
+        raise ValidationError("The next review must be within a year.")
+    previous = shield.review_due
+    shield.review_due, shield.reviewed_at, shield.reviewed_by_id = review_due, timezone.now(), actor.user_id
+    shield.save(update_fields=["review_due", "reviewed_at", "reviewed_by"])
+    audit_record(
+        event_type=EventType.SHIELD,
+        actor=actor,
+        child_ids=[shield.child.contactpoint_id],
+        details={
+            "action": "renewed",
+            "previous_review_due": previous.isoformat(),
+            "review_due": review_due.isoformat(),
+        },
+    )
+    return shield
+
+
+@transaction.atomic
+def shield_end(*, shield: Shield, actor: Actor, reason: str) -> Shield:
+    """End a shield: the child's full record is visible again as usual. The reason is kept."""
+    _check_shielding_team(actor, shield)
+    if not reason.strip():
+        raise ValidationError("Give the reason the shield is no longer needed.")
+    shield.ended_at, shield.ended_by_id, shield.end_reason = (
+        timezone.now(),
+        actor.user_id,
+        reason.strip()[:500],
+    )
+    shield.save(update_fields=["ended_at", "ended_by", "end_reason"])
+    audit_record(
+        event_type=EventType.SHIELD,
+        actor=actor,
+        child_ids=[shield.child.contactpoint_id],
+        reason=shield.end_reason,
+        details={"action": "ended"},
+    )
+    return shield
+
+
+def shield_review_notify(*, shield: Shield) -> list[str]:
+    """Tell the shielding authority's team a review is due, once per review date.
+
+    Returns the addresses written to ([] when already told, or when nobody has an address), so the
+    command that calls it daily stays quiet on its second run.
+    """
+    if shield.review_notified_for == shield.review_due:
+        return []
+    team = team_emails(local_authority_id=shield.local_authority_id)
+    if not team:  # not marked: whoever joins the team with an address is told on the next run
+        return []
+    try:
+        send_mail(
+            f"ContactPoint: shield review due {shield.review_due:%d %B %Y}",
+            f"The shield your authority placed on {shield.child.contactpoint_id} is due for review on "
+            f"{shield.review_due:%d %B %Y}. Renew it with a new review date, or end it, under Shield "
+            "reviews in ContactPoint. This message holds no child's details.",
+            settings.DEFAULT_FROM_EMAIL,
+            team,
+        )
+    except OSError:  # not marked either: the next run tries again
+        logger.exception("could not e-mail the team about the review of shield %s", shield.pk)
+        return []
+    Shield.objects.filter(pk=shield.pk).update(review_notified_for=shield.review_due)
+    shield.review_notified_for = shield.review_due
+    return team

@@ -21,6 +21,9 @@ NO_CHILD_DATA = {
     "contactpoint.web.involvement_views.involvement_check",
     "contactpoint.web.involvement_views.involvement_end",
     "contactpoint.web.involvement_views.involvement_end_check",
+    # Shield reviews: the shield's ContactPoint ID, reason and dates; the record opens through the door.
+    "contactpoint.web.shield_views.shields",
+    "contactpoint.web.shield_views.shield_review",
     "contactpoint.web.views.activity",  # the user's own audit trail: ContactPoint IDs and reasons only
     "django.contrib.auth.views.LoginView",
     "django.contrib.auth.views.LogoutView",

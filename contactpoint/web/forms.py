@@ -222,3 +222,34 @@ class BreakGlassForm(ReasonForm):
         label="I understand that this override is reported to the shielding authority and investigated",
         error_messages={"required": "Confirm that you understand the override will be investigated"},
     )
+
+
+class ShieldReviewForm(forms.Form):
+    """Renew a shield with its next review date, or end it with the reason it is no longer needed."""
+
+    decision = forms.ChoiceField(
+        label="What should happen to this shield?",
+        choices=[("renew", "Keep the shield"), ("end", "End the shield")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether to keep the shield or end it"},
+    )
+    next_day = forms.CharField(label="Day", required=False, max_length=2)
+    next_month = forms.CharField(label="Month", required=False, max_length=2)
+    next_year = forms.CharField(label="Year", required=False, max_length=4)
+    end_reason = forms.CharField(
+        label="Why is the shield no longer needed?",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        cleaned["end_reason"] = " ".join(str(cleaned.get("end_reason") or "").split())
+        if cleaned.get("decision") == "renew":
+            cleaned["review_due"] = date_from_parts(
+                self, cleaned, prefix="next", label="Next review date", required=False, future=True
+            )
+        elif cleaned.get("decision") == "end" and not cleaned["end_reason"]:
+            self.add_error("end_reason", "Enter why the shield is no longer needed")
+        return cleaned

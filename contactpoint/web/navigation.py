@@ -23,6 +23,7 @@ class NavEntry:
 ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Home", "web:home", None),
     NavEntry("Find a child", "web:search", p.SEARCH_CHILDREN),
+    NavEntry("Shield reviews", "web:shields", p.MANAGE_SHIELDING),
     NavEntry("My recent activity", "web:activity", None),
     NavEntry("Sign-in security", "account:security", None),
 )

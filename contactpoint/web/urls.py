@@ -3,7 +3,7 @@ from django.urls import path
 
 from contactpoint.access.forms import VettedAuthenticationForm
 
-from . import involvement_views, record_views, views
+from . import involvement_views, record_views, shield_views, views
 
 app_name = "web"
 
@@ -41,5 +41,7 @@ urlpatterns = [
         name="involvement_end_check",
     ),
     path("activity/", views.activity, name="activity"),
+    path("shields/", shield_views.shields, name="shields"),
+    path("shields/<int:pk>/review/", shield_views.shield_review, name="shield_review"),
     path("", views.home, name="home"),
 ]
