@@ -1,0 +1,184 @@
+"""The permission matrix: every web page, by role and record state, with the expected answer.
+
+Each role's row is compared whole, so a failure lists every cell that changed. Cells that show a
+record also say what it showed: "full" (a shielded child's hidden fields are there), "restricted"
+(they are not), and whether a sensitive service (s31 basis, another provider) was listed.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.urls import reverse
+
+from contactpoint.access.models import Shield
+from contactpoint.access.tests.factories import make_user, sign_in_verified
+from contactpoint.records.models import OrganisationKind, SensitiveBasis, ServiceType
+from contactpoint.records.tests.factories import ChildFactory, InvolvementFactory, OrganisationFactory
+from contactpoint.web.tests.world import build_world
+
+pytestmark = pytest.mark.django_db
+REASON = {"reason": "safeguarding", "details": ""}
+SHIELDED_POSTCODE = "LS7 3AA"  # the shielded child's address in the world
+SENSITIVE_SERVICE = "Sexual health"
+ROLES = ("practitioner", "la_management", "national_partner", "data_manager", "auditor")
+
+
+@dataclass(frozen=True)
+class Cell:
+    page: str
+    state: str
+    method: str = "get"
+
+
+CELLS = (
+    Cell("home", "-"),
+    Cell("search", "-"),
+    Cell("record", "unshielded", "post"),
+    Cell("record", "shielded", "post"),
+    Cell("record", "sensitive", "post"),
+    Cell("record", "other area shielded", "post"),
+    Cell("record", "unknown id", "post"),
+    Cell("break glass", "shielded"),
+    Cell("my involvement", "unshielded"),
+    Cell("shield reviews", "-"),
+    Cell("shield review", "own area"),
+    Cell("shield review", "other area"),
+    Cell("audit", "-"),
+    Cell("misuse alerts", "-"),
+    Cell("my activity", "-"),
+    Cell("sign-in security", "-"),
+)
+
+# One column per role, in ROLES order.
+EXPECTED = {
+    Cell("home", "-"): ("200", "200", "200", "200", "200"),
+    Cell("search", "-"): ("200", "200", "200", "200", "403"),
+    Cell("record", "unshielded", "post"): ("200", "200", "200", "403", "403"),
+    Cell("record", "shielded", "post"): ("200 restricted", "200 full", "200 restricted", "403", "403"),
+    Cell("record", "sensitive", "post"): (
+        "200 sensitive hidden",
+        "200 sensitive shown",
+        "200 sensitive hidden",
+        "403",
+        "403",
+    ),
+    Cell("record", "other area shielded", "post"): (
+        "200 restricted",
+        "200 restricted",
+        "200 restricted",
+        "403",
+        "403",
+    ),
+    Cell("record", "unknown id", "post"): ("404", "404", "404", "404", "404"),
+    Cell("break glass", "shielded"): ("403", "200", "403", "403", "403"),
+    Cell("my involvement", "unshielded"): ("200", "403", "403", "403", "403"),
+    Cell("shield reviews", "-"): ("403", "200", "403", "403", "403"),
+    Cell("shield review", "own area"): ("403", "200", "403", "403", "403"),
+    Cell("shield review", "other area"): ("403", "404", "403", "403", "403"),
+    Cell("audit", "-"): ("403", "200", "403", "403", "200"),
+    Cell("misuse alerts", "-"): ("403", "200", "403", "403", "200"),
+    Cell("my activity", "-"): ("200", "200", "200", "200", "200"),
+    Cell("sign-in security", "-"): ("200", "200", "200", "200", "200"),
+}
+
+
+def test_every_web_page_is_in_the_matrix():
+    from contactpoint.tests.test_one_door import all_views
+
+    pages = {name for _route, name, _cb in all_views() if name.startswith("contactpoint.web.")}
+    covered = {
+        "contactpoint.web.views.home",
+        "contactpoint.web.views.search",
+        "contactpoint.web.record_views.child_open",
+        "contactpoint.web.record_views.child_break_glass",
+        "contactpoint.web.involvement_views.involvement_edit",
+        "contactpoint.web.shield_views.shields",
+        "contactpoint.web.shield_views.shield_review",
+        "contactpoint.web.views.activity",
+    }
+    # The involvement steps after the first share its permission check; health answers everyone.
+    follow_on = {
+        "contactpoint.web.involvement_views.involvement_check",
+        "contactpoint.web.involvement_views.involvement_end",
+        "contactpoint.web.involvement_views.involvement_end_check",
+        "contactpoint.web.views.healthz",
+    }
+    assert pages - covered - follow_on == set()
+
+
+@pytest.fixture
+def world(tmp_path):
+    built = build_world(tmp_path)
+    provider = OrganisationFactory(kind=OrganisationKind.SERVICE_PROVIDER, code="SH1", name="Clinic")
+    InvolvementFactory(
+        child=built.child,
+        organisation=provider,
+        service_type=ServiceType.SEXUAL_HEALTH,
+        is_sensitive=True,
+        sensitive_basis=SensitiveBasis.SIGNIFICANT_HARM,
+    )
+    elsewhere = ChildFactory()
+    manchester = built.other_team.profile.local_authority
+    other_shield = Shield.objects.create(
+        child=elsewhere,
+        local_authority=manchester,
+        reason="Witness protection",
+        created_by=built.other_team,
+        review_due="2030-01-01",
+    )
+    return built, elsewhere, other_shield
+
+
+def _request(client, cell: Cell, world) -> str:
+    built, elsewhere, other_shield = world
+    own_shield = Shield.objects.get(child=built.shielded, ended_at__isnull=True)
+    child_id = {
+        "unshielded": built.child.contactpoint_id,
+        "sensitive": built.child.contactpoint_id,
+        "shielded": built.shielded.contactpoint_id,
+        "other area shielded": elsewhere.contactpoint_id,
+        "unknown id": "CP000000000000X",
+    }.get(cell.state, built.child.contactpoint_id)
+    url = {
+        "home": lambda: reverse("web:home"),
+        "search": lambda: reverse("web:search"),
+        "record": lambda: reverse("web:child", args=[child_id]),
+        "break glass": lambda: reverse("web:break_glass", args=[child_id]),
+        "my involvement": lambda: reverse("web:involvement_edit", args=[child_id]),
+        "shield reviews": lambda: reverse("web:shields"),
+        "shield review": lambda: reverse(
+            "web:shield_review", args=[own_shield.pk if cell.state == "own area" else other_shield.pk]
+        ),
+        "audit": lambda: reverse("audit:index"),
+        "misuse alerts": lambda: reverse("audit:alerts"),
+        "my activity": lambda: reverse("web:activity"),
+        "sign-in security": lambda: reverse("account:security"),
+    }[cell.page]()
+    response = client.post(url, REASON) if cell.method == "post" else client.get(url)
+    answer = str(response.status_code)
+    page = response.content.decode()
+    if (
+        response.status_code == 200
+        and cell.page == "record"
+        and cell.state in ("shielded", "other area shielded")
+    ):
+        restricted = "Shielded record" in page
+        if cell.state == "shielded":  # the banner and the hidden address agree
+            assert restricted != (SHIELDED_POSTCODE in page)
+        answer += " restricted" if restricted else " full"
+    if response.status_code == 200 and cell.page == "record" and cell.state == "sensitive":
+        answer += " sensitive shown" if SENSITIVE_SERVICE in page else " sensitive hidden"
+    return answer
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_matrix_for_each_role(client, world, role):
+    built = world[0]
+    user = {"la_management": built.team, "practitioner": built.practitioner}.get(role)
+    if user is None:
+        user = make_user(f"matrix-{role}", role, organisation="383").user
+    sign_in_verified(client, user)
+    column = ROLES.index(role)
+    actual = {cell: _request(client, cell, world) for cell in CELLS}
+    expected = {cell: EXPECTED[cell][column] for cell in CELLS}
+    assert actual == expected
