@@ -23,6 +23,7 @@ from contactpoint.audit.models import EventType, Outcome
 from contactpoint.audit.services import audit_record
 
 from . import mfa
+from .reauth import recent_second_factor_required
 
 
 class CodeForm(forms.Form):
@@ -108,6 +109,7 @@ def _key_config_if_enrolled(request: HttpRequest) -> dict[str, Any] | None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@recent_second_factor_required(methods=["POST"])  # removing a key changes how the account signs in
 def security(request: HttpRequest) -> HttpResponse:
     """The user's own second factors: add a security key or passkey, or remove one."""
     if request.method == "POST":

@@ -258,3 +258,40 @@ def test_the_core_journey_works_with_javascript_turned_off(browser, live_server,
         assert "js-enabled" not in (page.locator("body").get_attribute("class") or "")
     finally:
         context.close()
+
+
+def test_a_user_adds_a_security_key_and_signs_in_with_it(visit, world, live_server, settings):
+    """Chromium's virtual authenticator stands in for a USB key: the library's own scripts run."""
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [live_server.url]
+    page = visit.page
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "usb",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    sign_in(visit, "practitioner-383")
+    visit.goto(reverse("account:security"))
+    with page.expect_navigation():  # the page reloads once the key is registered
+        page.get_by_role("button", name="Add a security key or passkey").click()
+    visit.check("14-security-keys")
+    assert page.get_by_role("term").filter(has_text="Security key 1").is_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    visit.goto(reverse("web:login"))
+    page.get_by_label("Username").fill("practitioner-383")
+    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+    visit.submit("Continue")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Use your security key").click()
+    visit.check()
+    assert page.get_by_role("heading", name="ContactPoint", exact=True).is_visible()

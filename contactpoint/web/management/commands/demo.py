@@ -52,6 +52,11 @@ class Command(BaseCommand):
             f"Second step: add the key {demo_totp_secret()} to an authenticator app, or run "
             "`.venv/bin/contactpoint demo_code` for the current code."
         )
+        port = addrport.rsplit(":", 1)[-1]
+        self.stdout.write(
+            f"Security keys and passkeys (Sign-in security) work at http://localhost:{port}/: WebAuthn "
+            "binds keys to a host name, never to an IP address."
+        )
         self.stdout.write("Django admin for the ContactPoint team: /admin/ (user demo-system-admin)")
         example = Child.objects.exclude(contactpoint_id__in=shielded).order_by("pk").first()
         if example is not None:
