@@ -71,9 +71,22 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
             "extras",
         }
     ),
-    # Not a statutory item but the access rule over them: who shielded the child, why and until when.
+    # Not a statutory item but the access rule over them: who shielded the child, why and until when,
+    # who last reviewed it, why it ended, and which review date the team was told about.
     "Shield": frozenset(
-        {"local_authority", "reason", "created_by", "created_at", "review_due", "ended_at", "ended_by"}
+        {
+            "local_authority",
+            "reason",
+            "created_by",
+            "created_at",
+            "review_due",
+            "ended_at",
+            "ended_by",
+            "end_reason",
+            "reviewed_at",
+            "reviewed_by",
+            "review_notified_for",
+        }
     ),
     # Not statutory items but the record of a shield being overridden, for the authority to investigate.
     "BreakGlassAlert": frozenset(
