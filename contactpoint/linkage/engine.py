@@ -56,7 +56,8 @@ def predict(records: pd.DataFrame, model: MatchModel, document: dict, engine: st
     """Every blocked pair at or above the review threshold, with evidence and the guard's verdict."""
     prior_weight = math.log2(model.prior / (1 - model.prior))
     linker = splink_linker(records, document, engine)
-    frame = linker.inference.predict(threshold_match_weight=model.floor + prior_weight).as_pandas_dataframe()
+    scored = linker.inference.predict(threshold_match_weight=model.floor + prior_weight)
+    frame = _worth_keeping(linker, scored, model, prior_weight)
     gammas = frame[gamma_columns()].to_numpy().tolist()
     levels = [levels_from_gammas(g) for g in gammas]
     return pd.DataFrame(
@@ -69,6 +70,30 @@ def predict(records: pd.DataFrame, model: MatchModel, document: dict, engine: st
             "weights": frame[[f"mw_{c.name}" for c in COMPARISONS]].round(3).to_numpy().tolist(),
         }
     )
+
+
+def _worth_keeping(linker, scored, model: MatchModel, prior_weight: float) -> pd.DataFrame:
+    """Only the columns and pairs decisions need, selected in the engine, not in Python.
+
+    Scoring reaches below the review threshold to catch pairs held apart only by an identifier
+    disagreement; at national volume most of those pairs are siblings, far too many to bring
+    into Python whole (a million children's run ran out of memory doing so).
+    """
+    evidence = f"(match_weight - ({prior_weight!r}))"
+    identifiers = " + ".join(f"LEAST(mw_{c.name}, 0)" for c in COMPARISONS if c.name in ("nhs_number", "upn"))
+    columns = ", ".join(
+        ["unique_id_l", "unique_id_r", "match_weight"]
+        + [f"gamma_{c.name}" for c in COMPARISONS]
+        + [f"mw_{c.name}" for c in COMPARISONS]
+    )
+    sql = (
+        f"SELECT {columns} FROM {scored.physical_name} "  # noqa: S608 (names from Splink and this module)
+        f"WHERE {evidence} >= {model.thresholds.review!r} "
+        f"OR ({identifiers} < 0 AND {evidence} - ({identifiers}) >= {model.thresholds.auto!r})"
+    )
+    frame = linker._db_api.query_sql(sql, output_type="pandas")
+    scored.drop_table_from_database_and_remove_from_cache()
+    return frame
 
 
 def decide(
