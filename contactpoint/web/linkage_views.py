@@ -25,6 +25,8 @@ from .forms import DECISIONS, MergeUndoForm, ReviewDecisionForm
 from .record_views import actor_for, door_view
 
 PAGE_SIZE = 25
+# The model's comparisons as a reviewer reads them; any other is shown with `label`.
+COMPARISON_NAMES = {"nhs_number": "NHS number", "upn": "Unique pupil number (UPN)", "location": "Address"}
 PENDING = "cp_pending_review:{}"
 
 
@@ -69,12 +71,13 @@ def review_item(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "pair": pair,
         "form": form,
+        "names": COMPARISON_NAMES,
         "decision_items": [{"value": value, "text": text} for value, text in DECISIONS],
         "open": item.status == ReviewStatus.OPEN,
         "status": ReviewStatus(item.status).label,
         "scale": max([abs(w.weight) for w in pair.weights] + [1.0]),
     }
-    return render(request, "web/review_item.html", context, status=400 if form.errors else 200)
+    return render(request, "web/review_item.html", context)
 
 
 @login_required
@@ -97,7 +100,7 @@ def review_check(request: HttpRequest, pk: int) -> HttpResponse:
             del request.session[PENDING.format(item.pk)]
             return render(request, "web/review_done.html", {"item": item, "merge": merge})
     context = {"item": item, "decision": decision, "decisions": dict(DECISIONS), "problem": problem}
-    return render(request, "web/review_check.html", context, status=400 if problem else 200)
+    return render(request, "web/review_check.html", context)
 
 
 @login_required
@@ -130,9 +133,7 @@ def merge_split(request: HttpRequest, pk: int) -> HttpResponse:
                 f"{merge.survivor.contactpoint_id} again.",
             )
             return redirect("web:merges")
-    return render(
-        request, "web/merge_undo.html", {"merge": merge, "form": form}, status=400 if form.errors else 200
-    )
+    return render(request, "web/merge_undo.html", {"merge": merge, "form": form})
 
 
 @login_required
