@@ -39,11 +39,11 @@ def test_a_reviewer_walks_the_queue_decides_a_pair_and_reads_the_quality_dashboa
     sign_in(visit, "team-383")
 
     page.get_by_role("link", name="Linkage review").first.click()
-    visit.check("14-review-queue")
+    visit.check("review-1-queue")
     page.get_by_role(
         "link", name=f"Review pair {item.child_a.contactpoint_id} and {item.child_b.contactpoint_id}"
     ).click()
-    visit.check("15-review-pair")
+    visit.check("review-2-pair")
     chart = page.locator("table", has_text="Match weight of each comparison").inner_text()
     assert "NHS number" in chart and "Against" in chart
     assert page.locator(".cp-bar--against").count() >= 1
@@ -54,7 +54,7 @@ def test_a_reviewer_walks_the_queue_decides_a_pair_and_reads_the_quality_dashboa
     assert page.evaluate("document.activeElement.id") == "id_decision"
     visit.check()
     page.get_by_label("Different children: keep them apart").check()
-    visit.submit("Continue", "16-review-check")
+    visit.submit("Continue", "review-3-check")
     assert "Different children" in page.locator(".govuk-summary-list").inner_text()
     visit.submit("Confirm decision")
     assert page.get_by_role("heading", name="Kept apart").is_visible()
@@ -63,5 +63,5 @@ def test_a_reviewer_walks_the_queue_decides_a_pair_and_reads_the_quality_dashboa
 
     visit.goto(reverse("web:merges"))
     page.get_by_role("link", name="Data quality").first.click()
-    visit.check("17-data-quality")
+    visit.check("review-4-data-quality")
     assert "Match rate by source" in page.locator("main").inner_text()
