@@ -170,23 +170,23 @@ def review_item_for(*, actor: Actor, pk: int) -> ReviewItem | None:
     )
 
 
-def merges_recent_for(*, actor: Actor, limit: int = 50) -> list[ChildMerge]:
-    """Merges still in force in this reviewer's scope, newest first: the ones that can be split."""
+def _merges_in_scope(actor: Actor) -> QuerySet[ChildMerge]:
     _may_review(actor)
     scope = Q()
     if not sees_every_area(actor):
         area = children_in_area(actor.local_authority).values("pk")
         scope = Q(survivor__in=area) | Q(merged__in=area)
-    return list(
-        ChildMerge.objects.filter(scope, undone_at__isnull=True)
-        .select_related("survivor", "merged", "by")
-        .order_by("-at", "-pk")[:limit]
-    )
+    return ChildMerge.objects.filter(scope, undone_at__isnull=True).select_related("survivor", "merged", "by")
+
+
+def merges_recent_for(*, actor: Actor, limit: int = 50) -> list[ChildMerge]:
+    """Merges still in force in this reviewer's scope, newest first: the ones that can be split."""
+    return list(_merges_in_scope(actor).order_by("-at", "-pk")[:limit])
 
 
 def merge_for(*, actor: Actor, pk: int) -> ChildMerge | None:
-    _may_review(actor)
-    return next((m for m in merges_recent_for(actor=actor, limit=10_000) if m.pk == pk), None)
+    """One merge still in force, if it is in this reviewer's scope."""
+    return _merges_in_scope(actor).filter(pk=pk).first()
 
 
 @dataclass(frozen=True)
