@@ -1,7 +1,7 @@
 """Reads of linkage state: the links export, the review queue and the quality report."""
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -114,49 +114,51 @@ def sees_every_area(actor: Actor) -> bool:
     return actor.can(p.MANAGE_FEEDS)
 
 
-def children_in_area(local_authority: Organisation) -> QuerySet[Child]:
-    """Children an authority's team may review: any child with a live source record from a source
-    its area owns, a school, GP practice or service in its area, a UPN it issued, or its shield.
+def children_in_area(local_authority: Organisation, *, among: Collection[int]) -> set[int]:
+    """Which of `among` (child keys) an authority's team may review: any child with a live source
+    record from a source its area owns, a school, GP practice or service in its area, a UPN it
+    issued, or its shield.
 
     Source records carry no authority of their own (postcodes are not mapped to areas), so the
     area is read from where the child is known: that is where a wrong merge would be noticed.
+    Each test is limited to `among` so it runs on the child indexes, not over the whole area.
     """
+    among = list(among)
     in_area = Q(organisation=local_authority) | Q(organisation__local_authority=local_authority)
-    live = {"superseded_at__isnull": True}
-    owned_sources = SourceRecord.objects.filter(
-        Q(source__organisation=local_authority) | Q(source__organisation__local_authority=local_authority),
-        withdrawn_at__isnull=True,
+    live = {"superseded_at__isnull": True, "child_id__in": among}
+    tests = (
+        SourceRecord.objects.filter(
+            Q(source__organisation=local_authority)
+            | Q(source__organisation__local_authority=local_authority),
+            withdrawn_at__isnull=True,
+            child_id__in=among,
+        ),
+        EducationSetting.objects.filter(in_area, **live),
+        GPRegistration.objects.filter(in_area, **live),
+        Involvement.objects.filter(in_area, **live),
+        ChildIdentifier.objects.filter(issuer=local_authority, scheme="upn", **live),
+        Shield.objects.filter(local_authority=local_authority, ended_at__isnull=True, child_id__in=among),
     )
-    return Child.objects.filter(
-        Q(pk__in=owned_sources.values("child"))
-        | Q(pk__in=EducationSetting.objects.filter(in_area, **live).values("child"))
-        | Q(pk__in=GPRegistration.objects.filter(in_area, **live).values("child"))
-        | Q(pk__in=Involvement.objects.filter(in_area, **live).values("child"))
-        | Q(
-            pk__in=ChildIdentifier.objects.filter(issuer=local_authority, scheme="upn", **live).values(
-                "child"
-            )
-        )
-        | Q(
-            pk__in=Shield.objects.filter(local_authority=local_authority, ended_at__isnull=True).values(
-                "child"
-            )
-        )
-    )
+    found: set[int] = set()
+    for query in tests:
+        found.update(query.values_list("child_id", flat=True).distinct())
+    return found
 
 
-def _pair_in_scope(actor: Actor, prefix: str = "") -> Q:
+def _in_scope(actor: Actor, queryset: QuerySet, a: str, b: str) -> QuerySet:
+    """Pairs (review items or merges) where either child is in the actor's area, or all of them."""
     if sees_every_area(actor):
-        return Q()
-    area = children_in_area(actor.local_authority).values("pk")
-    return Q(**{f"{prefix}child_a__in": area}) | Q(**{f"{prefix}child_b__in": area})
+        return queryset
+    pairs = queryset.values_list(a, b)
+    area = children_in_area(actor.local_authority, among={x for pair in pairs for x in pair})
+    return queryset.filter(Q(**{f"{a}__in": area}) | Q(**{f"{b}__in": area}))
 
 
 def review_queue_for(*, actor: Actor) -> QuerySet[ReviewItem]:
     """Open review items this reviewer may decide, oldest first."""
     _may_review(actor)
     return (
-        ReviewItem.objects.filter(_pair_in_scope(actor), status=ReviewStatus.OPEN)
+        _in_scope(actor, ReviewItem.objects.filter(status=ReviewStatus.OPEN), "child_a_id", "child_b_id")
         .select_related("child_a", "child_b")
         .order_by("created_at", "pk")
     )
@@ -166,17 +168,16 @@ def review_item_for(*, actor: Actor, pk: int) -> ReviewItem | None:
     """One review item (open or decided) if it is in this reviewer's scope."""
     _may_review(actor)
     return (
-        ReviewItem.objects.filter(_pair_in_scope(actor), pk=pk).select_related("child_a", "child_b").first()
+        _in_scope(actor, ReviewItem.objects.filter(pk=pk), "child_a_id", "child_b_id")
+        .select_related("child_a", "child_b")
+        .first()
     )
 
 
 def _merges_in_scope(actor: Actor) -> QuerySet[ChildMerge]:
     _may_review(actor)
-    scope = Q()
-    if not sees_every_area(actor):
-        area = children_in_area(actor.local_authority).values("pk")
-        scope = Q(survivor__in=area) | Q(merged__in=area)
-    return ChildMerge.objects.filter(scope, undone_at__isnull=True).select_related("survivor", "merged", "by")
+    in_force = ChildMerge.objects.filter(undone_at__isnull=True)
+    return _in_scope(actor, in_force, "survivor_id", "merged_id").select_related("survivor", "merged", "by")
 
 
 def merges_recent_for(*, actor: Actor, limit: int = 50) -> list[ChildMerge]:
