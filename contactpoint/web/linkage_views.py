@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
+from contactpoint.access.reauth import recent_second_factor_required
 from contactpoint.linkage import selectors as linkage
 from contactpoint.linkage.models import ReviewItem, ReviewStatus
 from contactpoint.linkage.services import merge_undo, review_decide
@@ -83,6 +84,7 @@ def review_item(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@recent_second_factor_required(methods=["POST"])  # a merge shows one child's people to another's
 def review_check(request: HttpRequest, pk: int) -> HttpResponse:
     """Check your answers: ContactPoint IDs and the decision only; confirming applies and audits it."""
     actor = _reviewer(request)
@@ -114,6 +116,7 @@ def merges(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@recent_second_factor_required(methods=["POST"])
 def merge_split(request: HttpRequest, pk: int) -> HttpResponse:
     """Undo a merge with a reason: the merged ID comes back with the records it brought."""
     actor = _reviewer(request)

@@ -189,3 +189,17 @@ def test_the_quality_dashboard_for_reviewers_and_data_managers(client, world, it
         assert "cp-bar--" in html and 'style="' not in html
     auditor = make_user("auditor", "auditor").user
     assert _as(client, auditor).get(reverse("web:quality")).status_code == 403
+
+
+def test_deciding_needs_a_recent_second_factor(client, world, item):
+    from contactpoint.access.mfa import SECOND_FACTOR_AT
+
+    _as(client, world.team)
+    client.post(reverse("web:review_item", args=[item.pk]), {"decision": "same"})
+    session = client.session
+    session[SECOND_FACTOR_AT] = 0  # passed long ago: the desk may have been left
+    session.save()
+    answer = client.post(reverse("web:review_check", args=[item.pk]))
+    assert answer.status_code == 302 and answer["Location"].startswith(reverse("account:confirm"))
+    item.refresh_from_db()
+    assert item.status == ReviewStatus.OPEN and not ChildMerge.objects.exists()
