@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from contactpoint.access.actors import Actor
 from contactpoint.access.models import Shield
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
@@ -519,13 +520,31 @@ def _keep_apart(merge: ChildMerge, *, by) -> None:
 
 
 @transaction.atomic
-def review_decide(*, item: ReviewItem, same_child: bool, by) -> ChildMerge | None:
-    """A reviewer's decision: same child (merge, the older ID survives) or different children."""
+def review_decide(*, item: ReviewItem, same_child: bool, by, actor: Actor | None = None) -> ChildMerge | None:
+    """A reviewer's decision: same child (merge, the older ID survives) or different children.
+
+    The decision is audited in its own right: "different children" changes no record, yet every
+    later run obeys it, so who decided it must be as visible as a merge.
+    """
     if item.status != ReviewStatus.OPEN:
         raise ValueError("This pair has already been decided.")
     item.status = ReviewStatus.LINKED if same_child else ReviewStatus.KEPT_APART
     item.decided_by, item.decided_at = by, timezone.now()
     item.save(update_fields=["status", "decided_by", "decided_at"])
+    audit_record(
+        event_type=EventType.ADMIN,
+        actor=actor,
+        username="" if actor else (by.get_username() if by else "linkage"),
+        child_ids=[item.child_a.contactpoint_id, item.child_b.contactpoint_id],
+        reason=f"review item {item.pk}",
+        details={
+            "action": "linkage_review_decided",
+            "review_item": item.pk,
+            "decision": "same_child" if same_child else "different_children",
+            "evidence": item.evidence,
+            "model_version": item.model_version,
+        },
+    )
     if not same_child:
         return None
     survivor, merged = sorted([item.child_a, item.child_b], key=lambda c: c.pk)

@@ -52,6 +52,14 @@ NO_CHILD_DATA = {
     "contactpoint.api.views.FeedFilesApi",
     "contactpoint.api.views.FeedTaskApi",
     "contactpoint.api.problems.unknown_address",
+    # Linkage review: the queue, the decision check, merges and quality show ContactPoint IDs,
+    # reasons and counts; a pair's records are shown only by web.linkage_views.review_item,
+    # through linkage.selectors.review_pair_for (permission, area, shield and audit).
+    "contactpoint.web.linkage_views.review_queue",
+    "contactpoint.web.linkage_views.review_check",
+    "contactpoint.web.linkage_views.merges",
+    "contactpoint.web.linkage_views.merge_split",
+    "contactpoint.web.linkage_views.quality",
 }
 # The data layer: where child data is written, linked and read through the door itself.
 DATA_LAYER = ("records", "feeds", "linkage", "synthetic", "access/door.py")

@@ -12,6 +12,8 @@ from django.urls import reverse
 
 from contactpoint.access.models import Shield
 from contactpoint.access.tests.factories import make_user, sign_in_verified
+from contactpoint.feeds.models import SourceRecord
+from contactpoint.linkage.models import ReviewItem
 from contactpoint.records.models import OrganisationKind, SensitiveBasis, ServiceType
 from contactpoint.records.tests.factories import ChildFactory, InvolvementFactory, OrganisationFactory
 from contactpoint.web.tests.world import build_world
@@ -43,6 +45,10 @@ CELLS = (
     Cell("shield reviews", "-"),
     Cell("shield review", "own area"),
     Cell("shield review", "other area"),
+    Cell("linkage review queue", "-"),
+    Cell("linkage review pair", "in area"),
+    Cell("linkage merges", "-"),
+    Cell("data quality", "-"),
     Cell("audit", "-"),
     Cell("misuse alerts", "-"),
     Cell("my activity", "-"),
@@ -75,6 +81,10 @@ EXPECTED = {
     Cell("shield reviews", "-"): ("403", "200", "403", "403", "403"),
     Cell("shield review", "own area"): ("403", "200", "403", "403", "403"),
     Cell("shield review", "other area"): ("403", "404", "403", "403", "403"),
+    Cell("linkage review queue", "-"): ("403", "200", "403", "200", "403"),
+    Cell("linkage review pair", "in area"): ("403", "200", "403", "200", "403"),
+    Cell("linkage merges", "-"): ("403", "200", "403", "200", "403"),
+    Cell("data quality", "-"): ("403", "200", "403", "200", "403"),
     Cell("audit", "-"): ("403", "200", "403", "403", "200"),
     Cell("misuse alerts", "-"): ("403", "200", "403", "403", "200"),
     Cell("my activity", "-"): ("200", "200", "200", "200", "200"),
@@ -95,6 +105,10 @@ def test_every_web_page_is_in_the_matrix():
         "contactpoint.web.shield_views.shields",
         "contactpoint.web.shield_views.shield_review",
         "contactpoint.web.views.activity",
+        "contactpoint.web.linkage_views.review_queue",
+        "contactpoint.web.linkage_views.review_item",
+        "contactpoint.web.linkage_views.merges",
+        "contactpoint.web.linkage_views.quality",
     }
     # The involvement steps after the first share its permission check; health answers everyone.
     follow_on = {
@@ -102,6 +116,9 @@ def test_every_web_page_is_in_the_matrix():
         "contactpoint.web.involvement_views.involvement_end",
         "contactpoint.web.involvement_views.involvement_end_check",
         "contactpoint.web.views.healthz",
+        # Linkage review: the decision check and a merge's undo share their first page's check.
+        "contactpoint.web.linkage_views.review_check",
+        "contactpoint.web.linkage_views.merge_split",
     }
     assert pages - covered - follow_on == set()
 
@@ -126,6 +143,17 @@ def world(tmp_path):
         created_by=built.other_team,
         review_due="2030-01-01",
     )
+    pair = sorted([built.child, built.shielded], key=lambda c: c.pk)  # the child is known in Leeds
+    ReviewItem.objects.create(
+        child_a=pair[0],
+        child_b=pair[1],
+        record_a=SourceRecord.objects.filter(child=pair[0]).first(),
+        record_b=SourceRecord.objects.filter(child=pair[1]).first(),
+        evidence=12.0,
+        weights={"given_name": ["different", -8.0]},
+        reason="between the review and automatic thresholds",
+        model_version="test",
+    )
     return built, elsewhere, other_shield
 
 
@@ -149,6 +177,10 @@ def _request(client, cell: Cell, world) -> str:
         "shield review": lambda: reverse(
             "web:shield_review", args=[own_shield.pk if cell.state == "own area" else other_shield.pk]
         ),
+        "linkage review queue": lambda: reverse("web:review_queue"),
+        "linkage review pair": lambda: reverse("web:review_item", args=[ReviewItem.objects.get().pk]),
+        "linkage merges": lambda: reverse("web:merges"),
+        "data quality": lambda: reverse("web:quality"),
         "audit": lambda: reverse("audit:index"),
         "misuse alerts": lambda: reverse("audit:alerts"),
         "my activity": lambda: reverse("web:activity"),

@@ -253,3 +253,38 @@ class ShieldReviewForm(forms.Form):
         elif cleaned.get("decision") == "end" and not cleaned["end_reason"]:
             self.add_error("end_reason", "Enter why the shield is no longer needed")
         return cleaned
+
+
+DECISIONS = [
+    ("same", "Same child: merge them"),
+    ("different", "Different children: keep them apart"),
+]
+
+
+class ReviewDecisionForm(forms.Form):
+    """A reviewer's answer about one pair; it is confirmed on a 'check your answers' page."""
+
+    decision = forms.ChoiceField(
+        label="Are these records about the same child?",
+        choices=DECISIONS,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether these records are about the same child"},
+    )
+
+
+class MergeUndoForm(forms.Form):
+    """Splitting a merge: the reason goes to the audit log, and the pair is kept apart from then on."""
+
+    reason = forms.CharField(
+        label="Why are these two different children?",
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example, what shows the records are about twins. Do not include case notes.",
+        error_messages={"required": "Enter why these are two different children"},
+    )
+
+    def clean_reason(self) -> str:
+        reason = " ".join(str(self.cleaned_data.get("reason") or "").split())
+        if not reason:
+            raise forms.ValidationError("Enter why these are two different children")
+        return reason

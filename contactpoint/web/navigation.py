@@ -18,12 +18,15 @@ class NavEntry:
     text: str
     url_name: str
     permission: str | None  # None: every signed-in user
+    also: tuple[str, ...] = ()  # other permissions that show it too
 
 
 ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Home", "web:home", None),
     NavEntry("Find a child", "web:search", p.SEARCH_CHILDREN),
     NavEntry("Shield reviews", "web:shields", p.MANAGE_SHIELDING),
+    NavEntry("Linkage review", "web:review_queue", p.REVIEW_LINKAGE),
+    NavEntry("Data quality", "web:quality", p.REVIEW_LINKAGE, also=(p.MANAGE_FEEDS,)),
     NavEntry("My recent activity", "web:activity", None),
     NavEntry("Sign-in security", "account:security", None),
 )
@@ -38,7 +41,7 @@ def navigation_for(request: HttpRequest) -> list[dict[str, object]]:
     granted = set(profile.role.permissions) if profile else set()
     items: list[dict[str, object]] = []
     for entry in ENTRIES:
-        if entry.permission is not None and entry.permission not in granted:
+        if entry.permission is not None and not {entry.permission, *entry.also} & granted:
             continue
         href = reverse(entry.url_name)
         active = request.path == href or (href != "/" and request.path.startswith(href))

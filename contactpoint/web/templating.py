@@ -40,7 +40,15 @@ def environment(**options: Any) -> Environment:
         }
     )
     env.filters.update(
-        {"date": format_date, "datetime": format_datetime, "label": label, "full_name": full_name}
+        {
+            "date": format_date,
+            "datetime": format_datetime,
+            "label": label,
+            "full_name": full_name,
+            "bar": bar_class,
+            "percent": percent,
+            "sentence": sentence,
+        }
     )
     return env
 
@@ -64,6 +72,21 @@ def format_datetime(value: datetime.datetime | None) -> str:
 def label(value: str) -> str:
     """A stored code as words: 'social_care' reads 'Social care'."""
     return value.replace("_", " ").capitalize() if value else ""
+
+
+def bar_class(fraction: float) -> str:
+    """A bar's width as one of a fixed set of classes (5 % steps): the CSP forbids inline styles."""
+    step = round(max(0.0, min(1.0, float(fraction))) * 20) * 5
+    return f"cp-bar--{step}"
+
+
+def sentence(value: str) -> str:
+    """First letter upper case, the rest kept (Jinja's `capitalize` would turn "NHS" into "nhs")."""
+    return value[:1].upper() + value[1:] if value else ""
+
+
+def percent(fraction: float) -> str:
+    return f"{float(fraction) * 100:.1f}%"
 
 
 def full_name(name: Any) -> str:

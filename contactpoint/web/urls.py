@@ -3,7 +3,7 @@ from django.urls import path
 
 from contactpoint.access.forms import VettedAuthenticationForm
 
-from . import involvement_views, record_views, shield_views, views
+from . import involvement_views, linkage_views, record_views, shield_views, views
 
 app_name = "web"
 
@@ -43,5 +43,11 @@ urlpatterns = [
     path("activity/", views.activity, name="activity"),
     path("shields/", shield_views.shields, name="shields"),
     path("shields/<int:pk>/review/", shield_views.shield_review, name="shield_review"),
+    path("linkage/review/", linkage_views.review_queue, name="review_queue"),
+    path("linkage/review/<int:pk>/", linkage_views.review_item, name="review_item"),
+    path("linkage/review/<int:pk>/check/", linkage_views.review_check, name="review_check"),
+    path("linkage/merges/", linkage_views.merges, name="merges"),
+    path("linkage/merges/<int:pk>/undo/", linkage_views.merge_split, name="merge_undo"),
+    path("linkage/quality/", linkage_views.quality, name="quality"),
     path("", views.home, name="home"),
 ]

@@ -23,6 +23,9 @@ def test_the_demo_prepares_users_children_and_shields_and_can_run_again(tmp_path
         assert Shield.objects.filter(ended_at__isnull=True).count() == 2
         assert set(shielded.groups()) == set(Shield.objects.values_list("child__contactpoint_id", flat=True))
         assert "demo-other-la-team" in printed and "demo-practitioner" in printed
+        queue = re.search(r"/linkage/review/ \((\d+) pairs for demo-la-management's area, (\d+) for", printed)
+        assert queue is not None, printed
+        assert 0 < int(queue.group(1)) <= int(queue.group(2))  # the demo's reviewer has pairs to review
         example = re.search(r"/children/(\w+)/", printed)
         assert example and Child.objects.filter(contactpoint_id=example.group(1)).exists()
 

@@ -13,6 +13,7 @@ from contactpoint.access.actors import Actor
 from contactpoint.access.models import Shield
 from contactpoint.access.roles import ROLES
 from contactpoint.access.services import roles_sync, shield_add, user_create
+from contactpoint.linkage.selectors import review_queue_for
 from contactpoint.records.models import Child, Organisation, OrganisationKind
 from contactpoint.synthetic.load import load_population
 
@@ -68,6 +69,7 @@ class Command(BaseCommand):
                 f"Shielded children: {', '.join(shielded)} (open one as demo-practitioner to see the "
                 f"shielded view, or as {OTHER_TEAM} to override the shield)\n"
             )
+        self._review_queue(addrport)
         if not no_server:
             call_command("runserver", addrport, use_reloader=False)
 
@@ -82,6 +84,17 @@ class Command(BaseCommand):
         self.stdout.write(f"Loading the synthetic population from {data_dir} ...")
         counts = load_population(data_dir, say=self.stdout.write)
         self.stdout.write(f"Loaded {counts['Child']} children in {time.perf_counter() - started:.0f}s.")
+
+    def _review_queue(self, addrport: str) -> None:
+        """The population is linked for real, so its twins and conflicting records wait for review."""
+        user_model = get_user_model()
+        team = Actor.for_user(user_model.objects.get(username="demo-la-management"))
+        manager = Actor.for_user(user_model.objects.get(username="demo-data-manager"))
+        self.stdout.write(
+            f"Linkage review queue: http://{addrport}/linkage/review/ "
+            f"({review_queue_for(actor=team).count()} pairs for demo-la-management's area, "
+            f"{review_queue_for(actor=manager).count()} for demo-data-manager)"
+        )
 
     def _shields(self) -> list[str]:
         """Shield a few children, as the demo authority's team, so the shielded pages can be shown."""
