@@ -5,7 +5,6 @@ child most of its records already belonged to, so IDs only change hands through 
 audited merge (which leaves the merged ID resolving to the survivor) and come back on unmerge.
 """
 
-import datetime
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -228,7 +227,6 @@ def _retire_emptied(emptied: set[int], target: dict[int, int], current: dict, ru
 class _Candidate:
     child: int
     best: Scored
-    best_record: int
     conflict: str | None
 
 
@@ -325,7 +323,7 @@ def _score_candidates(
         conflict = refusal(best.levels) or next(
             (reason for s, _ in scored if (reason := contradiction(s.levels))), None
         )
-        out.append(_Candidate(child=child, best=best, best_record=0, conflict=conflict))
+        out.append(_Candidate(child=child, best=best, conflict=conflict))
     return out
 
 
@@ -595,7 +593,3 @@ def _previous_children(ids: Iterable[int]) -> set[int]:
     for link in RecordLink.objects.filter(record_id__in=list(ids)).order_by("at", "pk"):
         latest[link.record_id] = link
     return {link.previous_child_id for link in latest.values() if link.previous_child_id}
-
-
-def when(moment: datetime.datetime | None) -> str:
-    return moment.isoformat() if moment else ""
