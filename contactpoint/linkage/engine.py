@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
+from django.conf import settings
 
 from .cluster import Edge, cluster
 from .features import FEATURE_COLUMNS, Features
@@ -33,14 +34,32 @@ def splink_linker(records: pd.DataFrame, model_document: dict, engine: str = "du
         db_api = spark_api()
         table = db_api.spark.createDataFrame(records)
     else:
-        from splink import DuckDBAPI
-
-        db_api = DuckDBAPI()
+        db_api = duckdb_api()
         table = records
     settings = trained_settings(model_document, engine)
     linker = Linker(db_api.register(table, dataset_display_name="records"), settings, log_level=40)
     _register_term_frequencies(linker, db_api, model_document.get("term_frequencies", {}), engine)
     return linker
+
+
+def duckdb_api():
+    """DuckDB capped below its default (80 % of the machine), spilling to disk beyond the cap.
+
+    The Python side of a national run (records, features, decisions) needs memory too: at a
+    million children, DuckDB at its default and Python together exceeded 24 GB.
+    """
+    import tempfile
+
+    import duckdb
+    from splink import DuckDBAPI
+
+    connection = duckdb.connect(
+        config={
+            "memory_limit": settings.CONTACTPOINT_DUCKDB_MEMORY_LIMIT,
+            "temp_directory": tempfile.gettempdir(),
+        }
+    )
+    return DuckDBAPI(connection)
 
 
 def _register_term_frequencies(linker, db_api, tables: dict[str, dict[str, float]], engine: str) -> None:

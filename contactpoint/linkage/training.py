@@ -36,9 +36,11 @@ def model_train(
     review_precision: float = 0.02,
 ) -> dict:
     """Train on `records` (a features frame with a cluster label column) and write the artifact."""
-    from splink import DuckDBAPI, Linker, block_on
+    from splink import Linker, block_on
 
-    db = DuckDBAPI()
+    from .engine import duckdb_api
+
+    db = duckdb_api()
     linker = Linker(
         db.register(records, dataset_display_name="records"),
         splink_settings(extra_columns=[label_column]),
@@ -56,7 +58,7 @@ def model_train(
     )
     saved["additional_columns_to_retain"] = ["source"]
     linker = Linker(
-        DuckDBAPI().register(records, dataset_display_name="records"),
+        duckdb_api().register(records, dataset_display_name="records"),
         saved | {"additional_columns_to_retain": ["source", label_column]},
         log_level=40,
     )

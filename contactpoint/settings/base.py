@@ -212,6 +212,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # empty means the newest shipped) and the engine full runs use (duckdb, or spark at national scale).
 CONTACTPOINT_LINKAGE_MODEL = env_str("CONTACTPOINT_LINKAGE_MODEL", "")
 CONTACTPOINT_LINKAGE_ENGINE = env_str("CONTACTPOINT_LINKAGE_ENGINE", "duckdb")
+CONTACTPOINT_DUCKDB_MEMORY_LIMIT = env_str("CONTACTPOINT_DUCKDB_MEMORY_LIMIT", "8GB")
 
 
 # The REST API (/api/v1/) and FHIR (/fhir/): bearer tokens, per-token rate limits, problem details.
