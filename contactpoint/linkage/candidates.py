@@ -44,20 +44,18 @@ def candidates_by_child(
     if exclude_record is not None:
         found = found.exclude(record_id=exclude_record)
     record_ids = list(found.values_list("record_id", flat=True).distinct()[:limit])
-    by_child: dict[int, list[Features]] = defaultdict(list)
-    for row in SourceRecord.objects.filter(pk__in=record_ids, withdrawn_at__isnull=True).values(
-        *RECORD_FIELDS, "child_id"
-    ):
-        if row["child_id"] is not None:
-            by_child[row["child_id"]].append(record_features(row))
-    return by_child
+    return _features_by_child(pk__in=record_ids)
 
 
 def records_of_children(child_ids: Iterable[int]) -> dict[int, list[Features]]:
     """Features of every live record of these children (a search by identifier or ContactPoint ID)."""
+    return _features_by_child(child_id__in=list(child_ids))
+
+
+def _features_by_child(**which) -> dict[int, list[Features]]:
     by_child: dict[int, list[Features]] = defaultdict(list)
-    for row in SourceRecord.objects.filter(child_id__in=list(child_ids), withdrawn_at__isnull=True).values(
-        *RECORD_FIELDS, "child_id"
-    ):
-        by_child[row["child_id"]].append(record_features(row))
+    rows = SourceRecord.objects.filter(withdrawn_at__isnull=True, **which).values(*RECORD_FIELDS, "child_id")
+    for row in rows:
+        if row["child_id"] is not None:
+            by_child[row["child_id"]].append(record_features(row))
     return by_child
