@@ -34,17 +34,13 @@ def main() -> None:
     import linkage_quality as lq
 
     lq.setup_django(lq.fresh_database(f"contactpoint_bench_pipeline_{args.children}"))
-    import datetime
     import tempfile
 
-    from contactpoint.synthetic.feeds import write_population
-
-    directory = Path(tempfile.gettempdir()) / f"contactpoint-bench-pipeline-{args.children}-{args.seed}"
-    if not (directory / "manifest.json").exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        write_population(
-            children=args.children, seed=args.seed, out=directory, as_of=datetime.date(2026, 10, 1)
-        )
+    directory = lq.population(
+        Path(tempfile.gettempdir()) / f"contactpoint-bench-pipeline-{args.children}-{args.seed}",
+        children=args.children,
+        seed=args.seed,
+    )
 
     from contactpoint.feeds.models import SourceRecord
     from contactpoint.linkage.frame import RECORD_FIELDS

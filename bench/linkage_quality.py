@@ -58,6 +58,16 @@ def load(directory: Path) -> None:
         feed_load(source_code=source, path=directory / f"{source}.csv", extracted_at=when)
 
 
+def population(directory: Path, *, children: int, seed: int) -> Path:
+    """A synthetic population's feed files in `directory`, generated once and reused."""
+    from contactpoint.synthetic.feeds import write_population
+
+    if not (directory / "manifest.json").exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        write_population(children=children, seed=seed, out=directory, as_of=datetime.date(2026, 10, 1))
+    return directory
+
+
 def truth(directory: Path) -> tuple[dict, dict]:
     with (directory / "truth.csv").open(newline="") as handle:
         person = {(r["source"], r["source_record_id"]): r["person_id"] for r in csv.DictReader(handle)}
@@ -171,12 +181,7 @@ def plain_splink(rows: list[dict]) -> tuple[list[list[int]], float]:
 
 
 def run(children: int, seed: int, work: Path) -> dict:
-    from contactpoint.synthetic.feeds import write_population
-
-    directory = work / f"population-{children}-{seed}"
-    if not (directory / "manifest.json").exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        write_population(children=children, seed=seed, out=directory, as_of=datetime.date(2026, 10, 1))
+    directory = population(work / f"population-{children}-{seed}", children=children, seed=seed)
     started = time.perf_counter()
     load(directory)
     load_seconds = time.perf_counter() - started

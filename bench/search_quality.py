@@ -61,14 +61,12 @@ def main() -> None:
     from contactpoint.linkage.services import link_run
     from contactpoint.records.models import Organisation, OrganisationKind
     from contactpoint.search.selectors import SearchCriteria, children_search
-    from contactpoint.synthetic.feeds import write_population
 
-    directory = Path(tempfile.gettempdir()) / f"contactpoint-bench-search-{args.children}-{args.seed}"
-    if not (directory / "manifest.json").exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        write_population(
-            children=args.children, seed=args.seed, out=directory, as_of=datetime.date(2026, 10, 1)
-        )
+    directory = lq.population(
+        Path(tempfile.gettempdir()) / f"contactpoint-bench-search-{args.children}-{args.seed}",
+        children=args.children,
+        seed=args.seed,
+    )
     lq.load(directory)
     link_run()
     person, _ = lq.truth(directory)
