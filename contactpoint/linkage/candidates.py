@@ -3,8 +3,6 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import transaction
-
 from contactpoint.feeds.loader import bulk_insert
 from contactpoint.feeds.models import SourceRecord
 
@@ -13,27 +11,21 @@ from .frame import RECORD_FIELDS, record_features
 from .model import candidate_keys
 from .models import CandidateKey
 
-CHUNK = 5000
 MAX_CANDIDATE_RECORDS = 2000  # a query matching more than this is far too vague to rank
 
 
-@transaction.atomic
-def candidate_keys_index(*, record_ids: Iterable[int]) -> int:
-    """Re-key these records (idempotent): old keys go, current linked values' keys come in."""
-    ids = sorted(set(record_ids))
-    written = 0
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        CandidateKey.objects.filter(record_id__in=chunk).delete()
-        rows = SourceRecord.objects.filter(
-            pk__in=chunk, child__isnull=False, withdrawn_at__isnull=True
-        ).values(*RECORD_FIELDS, "child_id")
-        keyed = [
-            [row["pk"], row["child_id"], key] for row in rows for key in candidate_keys(record_features(row))
-        ]
-        bulk_insert(CandidateKey._meta.db_table, ["record_id", "child_id", "key"], keyed)
-        written += len(keyed)
-    return written
+def candidate_keys_write(*, rows: list[dict], replace: bool) -> int:
+    """Key records whose values the caller has just read; `replace=False` when they have no keys yet."""
+    if replace:
+        CandidateKey.objects.filter(record_id__in=[row["pk"] for row in rows]).delete()
+    keyed = [
+        [row["pk"], row["child_id"], key]
+        for row in rows
+        if row["child_id"] is not None and row["withdrawn_at"] is None
+        for key in candidate_keys(record_features({name: row[name] for name in RECORD_FIELDS}))
+    ]
+    bulk_insert(CandidateKey._meta.db_table, ["record_id", "child_id", "key"], keyed)
+    return len(keyed)
 
 
 def candidates_by_child(

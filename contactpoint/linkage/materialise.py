@@ -8,14 +8,13 @@ is kept and nothing is asserted twice.
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from contactpoint.feeds.loader import bulk_insert
-from contactpoint.feeds.models import SourceRecord
+from contactpoint.feeds.models import Source, SourceRecord
 from contactpoint.records import services
 from contactpoint.records.models import (
     AddressStatus,
@@ -39,108 +38,139 @@ from contactpoint.records.models import (
 NHS_NUMBER_ISSUER = ("national_body", "X26")  # NHS England issues NHS numbers
 BATCH = 2000
 
+# What materialising needs of a source record, read as plain values: building model instances
+# for a million records costs more than everything else in the pass together.
+RECORD_VALUES = (
+    "pk",
+    "child_id",
+    "withdrawn_at",
+    "source_id",
+    "source__code",
+    "source__organisation_id",
+    "source_record_id",
+    "asserted_at",
+    "given_name",
+    "middle_names",
+    "family_name",
+    "former_family_name",
+    "gender",
+    "date_of_birth",
+    "address_line_1",
+    "town",
+    "postcode",
+    "nhs_number",
+    "upn",
+    "extras",
+)
+
+Row = dict[str, Any]
+
 
 class Materialiser:
-    """Collects assertions for many records, then writes them in bulk and re-chooses."""
+    """Collects assertions of many records as rows, then writes them in bulk and re-chooses.
+
+    One materialiser serves a whole pass (reference data is read once); `save` empties it.
+    """
 
     def __init__(self) -> None:
-        self.organisations = {(o.kind, o.code): o for o in Organisation.objects.all()}
-        self.by_code: dict[str, Organisation] = {}
-        for organisation in self.organisations.values():
-            self.by_code.setdefault(organisation.code, organisation)
-        self.items: dict[type[models.Model], list] = defaultdict(list)
-        self.practitioners: dict[tuple[int, str], Practitioner] = {
-            (p.source_id, p.source_record_id): p for p in Practitioner.objects.all()
+        self.organisations = {
+            (kind, code): pk for pk, kind, code in Organisation.objects.values_list("pk", "kind", "code")
         }
-        self.new_practitioners: list[Practitioner] = []
+        self.by_code: dict[str, int] = {}
+        for (_, code), pk in self.organisations.items():
+            self.by_code.setdefault(code, pk)
+        self.rank = dict(Source.objects.values_list("pk", "authority_rank"))
+        self.practitioners: dict[tuple[int, str], int | Practitioner] = {
+            (source, record): pk
+            for pk, source, record in Practitioner.objects.values_list("pk", "source_id", "source_record_id")
+        }
         self.unknown_organisations: set[str] = set()
+        self._empty()
+
+    def _empty(self) -> None:
+        self.items: dict[type[models.Model], list[Row]] = defaultdict(list)
+        self.new_practitioners: list[Practitioner] = []
         self.keys: dict[int, list[str]] = defaultdict(list)  # (source, record id) of every record added
 
-    def add(self, record: SourceRecord) -> None:
-        if record.child_id is None or record.withdrawn_at is not None:
+    def add(self, record: Row) -> None:
+        if record["child_id"] is None or record["withdrawn_at"] is not None:
             return
-        self.keys[record.source_id].append(record.source_record_id)
-        p = {
-            "child_id": record.child_id,
-            "source": record.source,
-            "source_record_id": record.source_record_id,
-            "asserted_at": record.asserted_at,
-        }
+        self.keys[record["source_id"]].append(record["source_record_id"])
+        p = {key: record[key] for key in ("child_id", "source_id", "source_record_id", "asserted_at")}
         self._demographics(p, record)
         self._identifiers(p, record)
-        extras = record.extras or {}
+        extras = record["extras"] or {}
         for carer in extras.get("carers", []):
-            self.items[Carer].append(Carer(**p, **_carer_fields(carer)))
+            self.items[Carer].append(p | _carer_fields(carer))
         for key, model, kind in (
             ("school", EducationSetting, OrganisationKind.SCHOOL),
             ("gp", GPRegistration, OrganisationKind.GP_PRACTICE),
         ):
             if key in extras and (organisation := self._organisation(extras[key]["code"], kind)):
                 self.items[model].append(
-                    model(**p, organisation=organisation, start_date=_date(extras[key]["start_date"]))
+                    p | {"organisation_id": organisation, "start_date": _date(extras[key]["start_date"])}
                 )
         if "involvement" in extras:
             self._involvement(p, record, extras["involvement"])
 
-    def _demographics(self, p: dict[str, Any], record: SourceRecord) -> None:
-        if record.given_name or record.family_name:
+    def _demographics(self, p: Row, record: Row) -> None:
+        if record["given_name"] or record["family_name"]:
             self.items[ChildName].append(
-                ChildName(
-                    **p,
-                    given_name=record.given_name,
-                    middle_names=record.middle_names,
-                    family_name=record.family_name,
-                )
+                p
+                | {
+                    "given_name": record["given_name"],
+                    "middle_names": record["middle_names"],
+                    "family_name": record["family_name"],
+                }
             )
-        if record.former_family_name:
+        if record["former_family_name"]:
             self.items[ChildName].append(
-                ChildName(
-                    **p,
-                    kind=NameKind.FORMER,
-                    given_name=record.given_name,
-                    family_name=record.former_family_name,
-                )
+                p
+                | {
+                    "kind": NameKind.FORMER,
+                    "given_name": record["given_name"],
+                    "family_name": record["former_family_name"],
+                }
             )
-        if record.gender:
-            self.items[ChildGender].append(ChildGender(**p, gender=record.gender))
-        if record.date_of_birth:
-            self.items[ChildBirthDate].append(ChildBirthDate(**p, date_of_birth=record.date_of_birth))
-        if record.address_line_1 or record.postcode:
+        if record["gender"]:
+            self.items[ChildGender].append(p | {"gender": record["gender"]})
+        if record["date_of_birth"]:
+            self.items[ChildBirthDate].append(p | {"date_of_birth": record["date_of_birth"]})
+        if record["address_line_1"] or record["postcode"]:
             self.items[ChildAddress].append(
-                ChildAddress(
-                    **p,
-                    status=AddressStatus.CURRENT,
-                    address_line_1=record.address_line_1,
-                    town=record.town,
-                    postcode=record.postcode,
-                )
+                p
+                | {
+                    "status": AddressStatus.CURRENT,
+                    "address_line_1": record["address_line_1"],
+                    "town": record["town"],
+                    "postcode": record["postcode"],
+                }
             )
 
-    def _identifiers(self, p: dict[str, Any], record: SourceRecord) -> None:
-        if record.nhs_number and (issuer := self.organisations.get(NHS_NUMBER_ISSUER)):
+    def _identifiers(self, p: Row, record: Row) -> None:
+        if record["nhs_number"] and (issuer := self.organisations.get(NHS_NUMBER_ISSUER)):
             self.items[ChildIdentifier].append(
-                ChildIdentifier(
-                    **p, scheme=IdentifierScheme.NHS_NUMBER, value=record.nhs_number, issuer=issuer
-                )
+                p
+                | {"scheme": IdentifierScheme.NHS_NUMBER, "value": record["nhs_number"], "issuer_id": issuer}
             )
-        if record.upn:
-            issuer = self.organisations.get((OrganisationKind.LOCAL_AUTHORITY, record.upn[1:4]))
+        if upn := record["upn"]:
+            issuer = self.organisations.get((OrganisationKind.LOCAL_AUTHORITY, upn[1:4]))
             self.items[ChildIdentifier].append(
-                ChildIdentifier(
-                    **p,
-                    scheme=IdentifierScheme.UPN,
-                    value=record.upn,
-                    issuer=issuer or record.source.organisation,
-                )
+                p
+                | {
+                    "scheme": IdentifierScheme.UPN,
+                    "value": upn,
+                    "issuer_id": issuer or record["source__organisation_id"],
+                }
             )
 
-    def _organisation(self, code: str, kind: str | None = None) -> Organisation | None:
+    def _organisation(self, code: str, kind: str | None = None) -> int | None:
         organisation = self.organisations.get((kind, code)) if kind else self.by_code.get(code)
         if organisation is None:
             self.unknown_organisations.add(code)
         return organisation
 
-    def _involvement(self, p: dict[str, Any], record: SourceRecord, involvement: dict[str, Any]) -> None:
+    def _involvement(self, p: Row, record: Row, involvement: dict[str, Any]) -> None:
         organisation = self._organisation(involvement["organisation_code"])
         if organisation is None:
             return
@@ -149,31 +179,30 @@ class Materialiser:
             practitioner = self._practitioner(record, organisation, details)
         basis = involvement["sensitive_basis"]
         self.items[Involvement].append(
-            Involvement(
-                **p,
-                organisation=organisation,
-                service_type=involvement["service_type"],
-                practitioner=practitioner,
-                start_date=_date(involvement["start_date"]),
-                end_date=_date(involvement["end_date"]),
-                is_sensitive=bool(basis),
-                sensitive_basis=basis,
-                has_caf=involvement["has_caf"],
-                is_lead_professional=involvement["is_lead_professional"],
-            )
+            p
+            | {
+                "organisation_id": organisation,
+                "service_type": involvement["service_type"],
+                "practitioner_id": practitioner,
+                "start_date": _date(involvement["start_date"]),
+                "end_date": _date(involvement["end_date"]),
+                "is_sensitive": bool(basis),
+                "sensitive_basis": basis,
+                "has_caf": involvement["has_caf"],
+                "is_lead_professional": involvement["is_lead_professional"],
+            }
         )
 
-    def _practitioner(
-        self, record: SourceRecord, organisation: Organisation, details: dict[str, str]
-    ) -> Practitioner:
-        key = (record.source_id, details["id"] or f"{record.source_record_id}:practitioner")
+    def _practitioner(self, record: Row, organisation: int, details: dict[str, str]) -> int | Practitioner:
+        """An existing practitioner's id, or a new one (saved before the rows that point at it)."""
+        key = (record["source_id"], details["id"] or f"{record['source_record_id']}:practitioner")
         practitioner = self.practitioners.get(key)
         if practitioner is None:
             practitioner = self.practitioners[key] = Practitioner(
                 source_id=key[0],
                 source_record_id=key[1],
-                asserted_at=record.asserted_at,
-                organisation=organisation,
+                asserted_at=record["asserted_at"],
+                organisation_id=organisation,
                 given_name=details["given_name"],
                 family_name=details["family_name"],
                 job_title=details["job_title"],
@@ -190,14 +219,25 @@ class Materialiser:
         if supersede:
             self._supersede_previous(now)
         Practitioner.objects.bulk_create(self.new_practitioners, batch_size=BATCH)
-        children = {item.child_id for items in self.items.values() for item in items}
-        held = self._children_with_assertions(children)
+        self._resolve_new_practitioners()
+        children = {item["child_id"] for items in self.items.values() for item in items}
+        held = self._children_with_assertions(children) if supersede else set()
         self._choose_for_new_children(held)
         for model, items in self.items.items():
-            insert_instances(model, items, now=now)
+            insert_rows(model, items, now=now)
         for child_id in held:
             services.child_values_choose(child=Child(pk=child_id))
-        return {model.__name__: len(items) for model, items in self.items.items()}
+        counts = {model.__name__: len(items) for model, items in self.items.items()}
+        self._empty()
+        return counts
+
+    def _resolve_new_practitioners(self) -> None:
+        for row in self.items[Involvement]:
+            if isinstance(row["practitioner_id"], Practitioner):
+                row["practitioner_id"] = row["practitioner_id"].pk
+        for key, practitioner in self.practitioners.items():
+            if isinstance(practitioner, Practitioner):
+                self.practitioners[key] = practitioner.pk
 
     def _supersede_previous(self, now: datetime.datetime) -> None:
         """What these records asserted before becomes history before their new values go in."""
@@ -219,46 +259,63 @@ class Materialiser:
     def _choose_for_new_children(self, held: set[int]) -> None:
         """Children with nothing on record yet: apply survivorship in memory, before the insert."""
         for model in services.CHOSEN_ITEM_MODELS:
-            by_child: dict[int, list] = defaultdict(list)
+            by_child: dict[int, list[Row]] = defaultdict(list)
             for item in self.items[model]:
-                if item.child_id not in held:
-                    by_child[item.child_id].append(item)
-            for assertions in by_child.values():
-                if winner := services.survivor(assertions):
-                    winner.is_chosen = True
+                if item["child_id"] not in held and item.get("kind", NameKind.CURRENT) == NameKind.CURRENT:
+                    by_child[item["child_id"]].append(item)
+            for rows in by_child.values():
+                winner = min(
+                    rows,
+                    key=lambda r: services.survivor_order(
+                        authority_rank=self.rank[r["source_id"]], asserted_at=r["asserted_at"]
+                    ),
+                )
+                winner["is_chosen"] = True
 
 
-def insert_instances(model: type[models.Model], items: list[models.Model], *, now: datetime.datetime) -> None:
-    """Insert unsaved instances without the ORM's per-batch SQL compilation (COPY on PostgreSQL).
+def insert_rows(model: type[models.Model], items: list[Row], *, now: datetime.datetime) -> None:
+    """Insert rows of field values without building instances (COPY on PostgreSQL).
 
-    The instances are built and validated by this module; their primary keys are not needed
-    afterwards, and `recorded_at` (auto_now_add) is set here as the ORM would.
+    Unset fields take their model defaults, as instances would; `recorded_at` (auto_now_add)
+    is set here as the ORM would.
     """
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    for item in items:
-        # As bulk_create does: take FK ids from related objects saved since (the practitioners).
-        item._prepare_related_fields_for_save(operation_name="insert_instances")  # type: ignore[attr-defined]
-        item.recorded_at = now  # type: ignore[attr-defined]
-    plain = [f.attname for f in fields if not _needs_preparing(f)]
-    prepared = [(f.attname, f) for f in fields if _needs_preparing(f)]
-    order = plain + [name for name, _ in prepared]
+    defaults = {f.attname: f.get_default() for f in fields} | {"recorded_at": now}
+    prepared = [f for f in fields if _needs_preparing(f)]
+    plain = [f for f in fields if f not in prepared]
     rows = (
-        [getattr(item, name) for name in plain]
-        + [f.get_db_prep_save(getattr(item, name), connection) for name, f in prepared]
-        for item in items
+        [row.get(f.attname, defaults[f.attname]) for f in plain]
+        + [f.get_db_prep_save(row.get(f.attname, defaults[f.attname]), connection) for f in prepared]
+        for row in items
     )
-    by_name = {f.attname: f for f in fields}
-    bulk_insert(model._meta.db_table, [str(by_name[name].column) for name in order], rows)
+    bulk_insert(model._meta.db_table, [str(f.column) for f in plain + prepared], rows)
+
+
+# Field types whose Python values the database driver takes as they are (exact types: a custom
+# subclass may convert its values, so it goes through Django).
+_PLAIN_FIELDS = (
+    models.CharField,
+    models.EmailField,
+    models.TextField,
+    models.BooleanField,
+    models.IntegerField,
+    models.BigIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.SmallIntegerField,
+    models.AutoField,
+    models.BigAutoField,
+)
 
 
 def _needs_preparing(field: models.Field) -> bool:
     """Strings, numbers and ids go to the driver as they are; dates only need Django on SQLite
-    (PostgreSQL's COPY takes Python dates), JSON always does."""
-    if isinstance(field, models.JSONField):
-        return True
-    if isinstance(field, models.DateField):  # DateTimeField is a DateField
+    (PostgreSQL's COPY takes Python dates); JSON and any other field type always do."""
+    if type(field) in (models.DateField, models.DateTimeField):
         return connection.vendor != "postgresql"
-    return False
+    if type(field) is models.ForeignKey:
+        return _needs_preparing(field.target_field)
+    return type(field) not in _PLAIN_FIELDS
 
 
 def _carer_fields(carer: dict[str, Any]) -> dict[str, Any]:
@@ -276,17 +333,17 @@ def _date(text: str) -> datetime.date | None:
     return datetime.date.fromisoformat(text) if text else None
 
 
-def materialise(records: Iterable[SourceRecord], *, fresh: bool = False) -> dict[str, int]:
-    """Write the assertions of linked records; returns counts per item.
+def materialise(record_ids: list[int], *, materialiser: Materialiser, fresh: bool = False) -> list[Row]:
+    """Write the assertions of these linked records; returns the records' values as read.
 
     `fresh`: the index holds no assertions from these records (a first load), so there is
     nothing of theirs to mark as history first.
     """
-    records = list(records)
-    materialiser = Materialiser()
+    records = list(SourceRecord.objects.filter(pk__in=record_ids).values(*RECORD_VALUES))
     for record in records:
         materialiser.add(record)
-    counts = materialiser.save(supersede=not fresh)
-    SourceRecord.objects.filter(pk__in=[r.pk for r in records if r.child_id]).update(needs_linking=False)
-    counts["unknown_organisations"] = len(materialiser.unknown_organisations)
-    return counts
+    materialiser.save(supersede=not fresh)
+    SourceRecord.objects.filter(pk__in=[r["pk"] for r in records if r["child_id"]]).update(
+        needs_linking=False
+    )
+    return records

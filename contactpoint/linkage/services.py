@@ -24,11 +24,11 @@ from contactpoint.records import services as records
 from contactpoint.records.models import Child
 
 from . import engine
-from .candidates import candidate_keys_index, candidates_by_child
+from .candidates import candidate_keys_write, candidates_by_child
 from .features import Features
 from .frame import RECORD_FIELDS, frame, record_features
 from .guard import contradiction, refusal
-from .materialise import materialise
+from .materialise import Materialiser, materialise
 from .model import COMPARISONS, candidate_keys
 from .models import ChildMerge, How, LinkRun, RecordLink, ReviewItem, ReviewStatus, RunKind
 from .scoring import MatchModel, Scored, current_model
@@ -555,16 +555,17 @@ def review_decide(*, item: ReviewItem, same_child: bool, by, actor: Actor | None
 def _materialise_pending(say: Say = lambda _: None) -> dict[str, int]:
     """Re-assert every record whose child changed, then re-key it; resumable (needs_linking)."""
     done = 0
+    # No assertions anywhere (a first load): nothing to supersede, re-choose or re-key.
     fresh = not any(model._default_manager.exists() for model in records.ITEM_MODELS.values())
+    materialiser = Materialiser()
     pending = SourceRecord.objects.filter(needs_linking=True, child__isnull=False).order_by("child_id", "pk")
     for ids in _by_whole_children(pending.values_list("pk", "child_id")):
         with transaction.atomic():
-            batch = list(SourceRecord.objects.filter(pk__in=ids).select_related("source__organisation"))
-            previous = _previous_children(ids)
-            materialise(batch, fresh=fresh)
+            previous = set() if fresh else _previous_children(ids)
+            rows = materialise(ids, materialiser=materialiser, fresh=fresh)
             for child in previous:
                 records.child_values_choose(child=Child(pk=child))
-            candidate_keys_index(record_ids=ids)
+            candidate_keys_write(rows=rows, replace=not fresh)
         done += len(ids)
         say(f"  materialised {done} records")
     return {"materialised": done}
@@ -589,7 +590,8 @@ def _by_whole_children(rows: Iterable[tuple[int, int]]) -> Iterable[list[int]]:
 
 def _previous_children(ids: Iterable[int]) -> set[int]:
     """Children that lost these records since they were last materialised (to re-choose values)."""
-    latest: dict[int, RecordLink] = {}
-    for link in RecordLink.objects.filter(record_id__in=list(ids)).order_by("at", "pk"):
-        latest[link.record_id] = link
-    return {link.previous_child_id for link in latest.values() if link.previous_child_id}
+    latest: dict[int, int | None] = {}
+    links = RecordLink.objects.filter(record_id__in=list(ids)).order_by("at", "pk")
+    for record, previous in links.values_list("record_id", "previous_child_id"):
+        latest[record] = previous
+    return {previous for previous in latest.values() if previous}

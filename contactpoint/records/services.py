@@ -151,12 +151,28 @@ def survivor(assertions: Iterable[ChosenItem]) -> ChosenItem | None:
         return None
     return min(
         live,
-        key=lambda a: (
-            a.source.authority_rank,
-            -a.asserted_at.timestamp(),
-            -(a.recorded_at.timestamp() if a.recorded_at else 0),
-            -(a.pk or 0),
+        key=lambda a: survivor_order(
+            authority_rank=a.source.authority_rank,
+            asserted_at=a.asserted_at,
+            recorded_at=a.recorded_at,
+            pk=a.pk,
         ),
+    )
+
+
+def survivor_order(
+    *,
+    authority_rank: int,
+    asserted_at: datetime.datetime,
+    recorded_at: datetime.datetime | None = None,
+    pk: int | None = None,
+) -> tuple[float, ...]:
+    """The survivorship order (lowest wins), shared with bulk paths that hold rows, not instances."""
+    return (
+        authority_rank,
+        -asserted_at.timestamp(),
+        -(recorded_at.timestamp() if recorded_at else 0),
+        -(pk or 0),
     )
 
 
