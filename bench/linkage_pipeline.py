@@ -49,7 +49,7 @@ def main() -> None:
     started = time.perf_counter()
     lq.load(directory)
     loaded = time.perf_counter()
-    run = link_run(say=lambda line: print(line, flush=True))
+    run = link_run(say=lambda line: print(f"{time.perf_counter() - loaded:7.1f} s  {line}", flush=True))
     ours = time.perf_counter() - started
     print(f"ours: load {loaded - started:.1f} s + link {ours - (loaded - started):.1f} s; {run.counts}")
 

@@ -144,9 +144,8 @@ def children_create(*, count: int) -> list[int]:
     if count == 0:
         return []
     ids = records.contactpoint_ids_issue(count=count)
-    Child.objects.bulk_create([Child(contactpoint_id=v) for v in ids], batch_size=CHUNK)
-    by_id = dict(Child.objects.filter(contactpoint_id__in=ids).values_list("contactpoint_id", "pk"))
-    return [by_id[v] for v in ids]
+    created = Child.objects.bulk_create([Child(contactpoint_id=v) for v in ids], batch_size=CHUNK)
+    return [child.pk for child in created]  # both databases return the new keys from the insert
 
 
 def _move(
@@ -366,16 +365,40 @@ def _reviews_from_pairs(run: LinkRun, model: MatchModel, review: pd.DataFrame) -
         a, b = child_of[row.id_l], child_of[row.id_r]
         if a == b:
             continue
-        pair = (min(a, b), max(a, b))
+        pair, ends = ((a, b), (row.id_l, row.id_r)) if a < b else ((b, a), (row.id_r, row.id_l))
         if pair not in best or row.evidence > best[pair][2]:
-            best[pair] = (row.id_l, row.id_r, row.evidence, row.levels, row.weights, row.reason)
-    made = 0
-    for (a, b), (ra, rb, evidence, levels, weights, reason) in best.items():
-        scored = Scored(evidence, tuple(levels), tuple(weights))
-        made += _review_save(
-            run, model, ra, rb, a, b, evidence, waterfall(scored), reason or "between the thresholds"
+            best[pair] = (*ends, row.evidence, row.levels, row.weights, row.reason)
+    settled = _settled_pairs({child for pair in best for child in pair})
+    items = [
+        ReviewItem(
+            child_a_id=a,
+            child_b_id=b,
+            record_a_id=ra,
+            record_b_id=rb,
+            evidence=evidence,
+            weights=waterfall(Scored(evidence, tuple(levels), tuple(weights))),
+            reason=(reason or "between the thresholds")[:120],
+            model_version=model.version,
+            run=run,
         )
-    return made
+        for (a, b), (ra, rb, evidence, levels, weights, reason) in best.items()
+        if (a, b) not in settled
+    ]
+    ReviewItem.objects.bulk_create(items, batch_size=CHUNK)
+    return len(items)
+
+
+def _settled_pairs(children: set[int]) -> set[tuple[int, int]]:
+    """Pairs already open, or that a person has said are different children: not queued again."""
+    ids = sorted(children)
+    found: set[tuple[int, int]] = set()
+    for start in range(0, len(ids), CHUNK):
+        found.update(
+            ReviewItem.objects.filter(child_a__in=ids[start : start + CHUNK])
+            .exclude(status=ReviewStatus.LINKED)
+            .values_list("child_a", "child_b")
+        )
+    return found
 
 
 def _review_save(run, model, record_a, record_b, child_a, child_b, evidence, weights, reason) -> int:
