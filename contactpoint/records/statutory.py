@@ -5,7 +5,7 @@ outside it is refused by name, and a test fails the build if any model holding c
 grows a field that is not listed here (so "case_notes" cannot creep in through a migration).
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 # Fields every assertion row carries to say where it came from and whether it is current.
 BOOKKEEPING_FIELDS = frozenset(
@@ -115,6 +115,33 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
     "ChildMerge": frozenset(
         {"survivor", "merged", "record_ids", "reason", "by", "at", "undone_at", "undone_by"}
     ),
+    # Retention (docs/retention.md): where the child is in the lifecycle, the consent that keeps an
+    # 18-25 live, a death, and the child's wrapped data key (crypto-shredding).
+    "ChildRetention": frozenset(
+        {
+            "state",
+            "archived_on",
+            "archive_basis",
+            "consent",
+            "consent_recorded_at",
+            "consent_recorded_by",
+            "died_on",
+            "died_recorded_by",
+        }
+    ),
+    "ChildDataKey": frozenset({"key_id", "wrapped", "kek_id", "created_at", "rewrapped_at"}),
+    # A correction someone asked for, to one source's value of a statutory item.
+    "Rectification": frozenset(
+        {
+            "item",
+            "field",
+            "current_value",
+            "corrected_value",
+            "requested_by",
+            "recorded_by",
+            "recorded_at",
+        }
+    ),
     "Involvement": frozenset(
         {
             "organisation",
@@ -129,6 +156,21 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
         }
     ),
 }
+
+
+def models_holding_child_data() -> Iterator[type]:
+    """Every installed model that is the child or points at one: the registry other rules (the
+    field manifest here, retention's coverage) are checked against, so a new model cannot escape
+    either by not being listed."""
+    from django.apps import apps
+
+    from .models import Child
+
+    for model in apps.get_models():
+        if model is Child or any(
+            getattr(field, "related_model", None) is Child for field in model._meta.concrete_fields
+        ):
+            yield model
 
 
 class NonStatutoryFieldError(ValueError):

@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "contactpoint.audit",
     "contactpoint.linkage",
     "contactpoint.search",
+    "contactpoint.retention",
+    "contactpoint.subject_access",
     "contactpoint.web",
     "contactpoint.api",
 ]
@@ -179,6 +181,13 @@ CONTACTPOINT_FEED_WORKERS = env_int("CONTACTPOINT_FEED_WORKERS", 2)
 # The key that signs audit events and checkpoints, kept outside the database (hex), or a file holding it.
 CONTACTPOINT_AUDIT_KEY = env_str("CONTACTPOINT_AUDIT_KEY", "")
 CONTACTPOINT_AUDIT_KEY_FILE = env_str("CONTACTPOINT_AUDIT_KEY_FILE", "")
+
+# Retention (docs/retention.md): the key-encryption keys that wrap each child's data key (hex,
+# comma-separated, oldest first, the newest wraps), or a file of them; and where decommissioning
+# writes its certificate of destruction.
+CONTACTPOINT_DATA_KEK = env_str("CONTACTPOINT_DATA_KEK", "")
+CONTACTPOINT_DATA_KEK_FILE = env_str("CONTACTPOINT_DATA_KEK_FILE", "")
+CONTACTPOINT_CERTIFICATE_DIR = env_str("CONTACTPOINT_CERTIFICATE_DIR", str(DATA_DIR / "certificates"))
 
 # Mail (misuse alerts to the management team, notices to a user's manager): an SMTP relay.
 MAILERS = {

@@ -26,4 +26,6 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or _local_secret_key()
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 CONTACTPOINT_AUDIT_KEY_FILE = env_str("CONTACTPOINT_AUDIT_KEY_FILE", str(DATA_DIR / "audit_key"))
 CONTACTPOINT_AUDIT_KEY_CREATE = True  # a demo makes its own key; production must be given one
+CONTACTPOINT_DATA_KEK_FILE = env_str("CONTACTPOINT_DATA_KEK_FILE", str(DATA_DIR / "data_kek"))
+CONTACTPOINT_DATA_KEK_CREATE = True
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}  # the demo prints mail

@@ -8,3 +8,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_AUTOREFRESH = True  # no collectstatic before tests
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 CONTACTPOINT_AUDIT_KEY = "00" * 31 + "01"  # tests only
+CONTACTPOINT_DATA_KEK = "00" * 31 + "02"  # tests only

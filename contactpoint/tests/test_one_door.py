@@ -62,7 +62,8 @@ NO_CHILD_DATA = {
     "contactpoint.web.linkage_views.quality",
 }
 # The data layer: where child data is written, linked and read through the door itself.
-DATA_LAYER = ("records", "feeds", "linkage", "synthetic", "access/door.py")
+# Retention archives and destroys the data (it reads no record to show anyone).
+DATA_LAYER = ("records", "feeds", "linkage", "synthetic", "retention", "access/door.py")
 # The models holding a child's values. `Child` itself (an ID and a creation time) may be looked up
 # anywhere: finding a child by ContactPoint ID reveals nothing about them.
 CHILD_DATA_MODELS = {

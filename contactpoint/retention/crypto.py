@@ -1,0 +1,161 @@
+"""Envelope encryption for crypto-shredding: one data key per child, wrapped by a key-encryption
+key (KEK) kept outside the database (docs/adr/0010-retention.md).
+
+A child's identifying values are sealed with AES-256-GCM under the child's data key; the data
+key is stored only wrapped by the newest KEK. Destroying the child deletes its wrapped key, so
+every copy of the sealed values — a replica, last month's backup — becomes unreadable without
+having to find and rewrite those copies. KEKs rotate like the audit keyring: append a new one,
+restart, run `contactpoint rotate_data_keys` to rewrap; retire the old KEK only when no key names
+it (the command says how many still do).
+"""
+
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.db import transaction
+from django.dispatch import receiver
+from django.utils import timezone
+
+from contactpoint.audit.keys import key_id_of, new_key_hex, parse_keys
+
+from .models import ChildDataKey
+
+NONCE_BYTES = 12
+KEY_BYTES = 32
+
+
+class KeyDestroyed(LookupError):
+    """The child's data key no longer exists: whatever was sealed under it is gone for good."""
+
+
+class UnknownKek(LookupError):
+    """A wrapped data key names a key-encryption key the keyring does not hold."""
+
+
+@dataclass(frozen=True)
+class KekRing:
+    keys: dict[str, bytes]  # id -> key, oldest first
+    wrapping_id: str
+
+    def key(self, kek_id: str) -> bytes:
+        try:
+            return self.keys[kek_id]
+        except KeyError:
+            raise UnknownKek(f"No key-encryption key {kek_id} is configured.") from None
+
+
+def _configured() -> list[bytes]:
+    configured = getattr(settings, "CONTACTPOINT_DATA_KEK", "")
+    if configured:
+        return parse_keys(configured, where="CONTACTPOINT_DATA_KEK")
+    path = getattr(settings, "CONTACTPOINT_DATA_KEK_FILE", "")
+    if not path:
+        raise ImproperlyConfigured("Set CONTACTPOINT_DATA_KEK or CONTACTPOINT_DATA_KEK_FILE.")
+    key_file = Path(path)
+    if not key_file.exists():
+        if not getattr(settings, "CONTACTPOINT_DATA_KEK_CREATE", False):
+            raise ImproperlyConfigured(f"The data key-encryption key file {key_file} does not exist.")
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(new_key_hex() + "\n")
+        key_file.chmod(0o600)
+    return parse_keys(key_file.read_text(), where=str(key_file))
+
+
+@cache
+def kek_ring() -> KekRing:
+    keys = [key[:KEY_BYTES] for key in _configured()]
+    return KekRing(keys={key_id_of(k): k for k in keys}, wrapping_id=key_id_of(keys[-1]))
+
+
+@receiver(setting_changed)
+def _forget_keks(*, setting, **kwargs):
+    if setting.startswith("CONTACTPOINT_DATA_KEK"):
+        kek_ring.cache_clear()
+
+
+def _wrap(data_key: bytes, key_id: str, kek_id: str) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    # The key id is bound as associated data: a wrapped key copied onto another child's row fails.
+    return nonce + AESGCM(kek_ring().key(kek_id)).encrypt(nonce, data_key, key_id.encode())
+
+
+def _unwrap(row: ChildDataKey) -> bytes:
+    blob = bytes(row.wrapped)
+    return AESGCM(kek_ring().key(row.kek_id)).decrypt(
+        blob[:NONCE_BYTES], blob[NONCE_BYTES:], row.key_id.encode()
+    )
+
+
+def data_key_ensure(*, child_id: int) -> ChildDataKey:
+    """The child's wrapped data key, created on first use."""
+    existing = ChildDataKey.objects.filter(child_id=child_id).first()
+    if existing is not None:
+        return existing
+    key_id = uuid.uuid4().hex
+    ring = kek_ring()
+    with transaction.atomic():
+        row, _ = ChildDataKey.objects.get_or_create(
+            child_id=child_id,
+            defaults={
+                "key_id": key_id,
+                "wrapped": _wrap(secrets.token_bytes(KEY_BYTES), key_id, ring.wrapping_id),
+                "kek_id": ring.wrapping_id,
+            },
+        )
+    return row
+
+
+def data_key(*, child_id: int) -> bytes:
+    """The child's plaintext data key; KeyDestroyed once the child has been destroyed."""
+    row = ChildDataKey.objects.filter(child_id=child_id).first()
+    if row is None:
+        raise KeyDestroyed(f"Child {child_id} has no data key.")
+    return _unwrap(row)
+
+
+def value_seal(key: bytes, plaintext: str, *, context: str) -> bytes:
+    """`context` (say "ChildName.family_name:123") is authenticated, so a sealed value cannot be
+    moved to another field or row and still open."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext.encode(), context.encode())
+
+
+def value_open(key: bytes, sealed: bytes, *, context: str) -> str:
+    return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context.encode()).decode()
+
+
+def data_keys_rewrap(*, batch_size: int = 1000) -> int:
+    """Rewrap every data key not wrapped by the newest KEK (rotation). Idempotent and resumable."""
+    ring = kek_ring()
+    done = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                ChildDataKey.objects.select_for_update()
+                .exclude(kek_id=ring.wrapping_id)
+                .order_by("pk")[:batch_size]
+            )
+            if not rows:
+                return done
+            now = timezone.now()
+            for row in rows:
+                plain = _unwrap(row)
+                row.wrapped = _wrap(plain, row.key_id, ring.wrapping_id)
+                row.kek_id = ring.wrapping_id
+                row.rewrapped_at = now
+            ChildDataKey.objects.bulk_update(rows, ["wrapped", "kek_id", "rewrapped_at"])
+            done += len(rows)
+
+
+def data_keys_by_kek() -> dict[str, int]:
+    from django.db.models import Count
+
+    return dict(ChildDataKey.objects.values_list("kek_id").annotate(n=Count("pk")).values_list("kek_id", "n"))

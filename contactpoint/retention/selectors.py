@@ -1,0 +1,68 @@
+"""Reads the one door asks of retention: is this child archived, and may this actor see it."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from contactpoint.access import permissions as p
+from contactpoint.access.actors import Actor
+
+from . import policy
+from .models import ChildRetention, RetentionState
+
+
+class ChildArchived(PermissionDenied):
+    """The record is archived and this actor, on this basis, may not open it."""
+
+
+def _first_year(archived_on: datetime.date, today: datetime.date) -> bool:
+    return today < policy.years_after(archived_on, policy.DATA_MANAGER_ARCHIVE_YEARS)
+
+
+def archive_access(
+    actor: Actor, child_id: int, *, basis: str = "", today: datetime.date | None = None
+) -> dict[str, str]:
+    """{} for a live record. For an archived one, what the audit event records about the access
+    (when it was archived and on what ground it was opened); raises when it may not be opened.
+
+    Ordinary users never open an archived record. Data managers may in its first year; after
+    that, only roles granted archive review, and only for an s47 enquiry, a serious case review or
+    a child death review (domain.md section 7).
+    """
+    archived_on = (
+        ChildRetention.objects.filter(child_id=child_id, state=RetentionState.ARCHIVED)
+        .values_list("archived_on", flat=True)
+        .first()
+    )
+    if archived_on is None:
+        return {}
+    today = today or timezone.localdate()
+    recorded = {"archived_on": archived_on.isoformat()}
+    if basis:
+        if basis not in policy.ArchiveAccessBasis.__members__.values():
+            raise ValidationError(
+                f"{basis!r} is not a ground for opening an archived record: use one of "
+                f"{', '.join(policy.ArchiveAccessBasis)}."
+            )
+        if actor.can(p.VIEW_ARCHIVE_FOR_REVIEW):
+            return {**recorded, "archive_access": basis}
+    if actor.can(p.VIEW_ARCHIVE_FIRST_YEAR) and _first_year(archived_on, today):
+        return {**recorded, "archive_access": "first_year"}
+    raise ChildArchived(
+        "This record is archived. It can be opened only by a data manager in its first year, or for "
+        "an s47 enquiry, a serious case review or a child death review."
+    )
+
+
+def archived_hidden_from(
+    actor: Actor, child_ids: list[int], *, today: datetime.date | None = None
+) -> set[int]:
+    """Archived children a search must not return to this actor: all of them, except to data
+    managers during each record's first year (later archive access is by ID, with a ground)."""
+    archived = ChildRetention.objects.filter(
+        child_id__in=child_ids, state=RetentionState.ARCHIVED
+    ).values_list("child_id", "archived_on")
+    today = today or timezone.localdate()
+    may_first_year = actor.can(p.VIEW_ARCHIVE_FIRST_YEAR)
+    return {pk for pk, on in archived if not (may_first_year and on and _first_year(on, today))}
