@@ -32,6 +32,7 @@ from contactpoint.records.models import (
     SensitiveBasis,
 )
 from contactpoint.records.services import involvement_version
+from contactpoint.retention.selectors import archive_access, archived_hidden_from
 
 from . import permissions as p
 from .actors import Actor
@@ -116,9 +117,11 @@ def restricted_for(actor: Actor, child: Child) -> bool:
 
 
 def child_record_for(
-    actor: Actor, child: Child, *, reason: str, break_glass: bool = False
+    actor: Actor, child: Child, *, reason: str, break_glass: bool = False, archive_basis: str = ""
 ) -> ChildRecordView:
-    """The record as this actor may see it. A stated reason is required before any record opens.
+    """The record as this actor may see it. A stated reason is required before any record opens;
+    an archived record also needs the actor's archive access and, after its first year, a ground
+    (`archive_basis`: retention.policy.ArchiveAccessBasis), which the audit event records.
 
     The view and its audit event are written in one transaction: no audit, no data. A refusal is
     audited too (it survives unless an enclosing transaction rolls back).
@@ -126,13 +129,14 @@ def child_record_for(
     event = EventType.BREAK_GLASS if break_glass else EventType.VIEW
     try:
         with transaction.atomic():
-            view = _record(actor, child, reason=reason, break_glass=break_glass)
+            archive = archive_access(actor, child.pk, basis=archive_basis.strip())
+            view = _record(actor, child, reason=reason, break_glass=break_glass, archived=bool(archive))
             audit_record(
                 event_type=event,
                 actor=actor,
                 child_ids=[child.contactpoint_id],
                 reason=reason.strip(),
-                details={"restricted": view.restricted},
+                details={"restricted": view.restricted, **archive},
             )
             return view
     except (PermissionDenied, ValidationError) as refusal:
@@ -147,8 +151,10 @@ def child_record_for(
         raise
 
 
-def _record(actor: Actor, child: Child, *, reason: str, break_glass: bool) -> ChildRecordView:
-    if not CAN_VIEW.allows(actor, child):
+def _record(
+    actor: Actor, child: Child, *, reason: str, break_glass: bool, archived: bool = False
+) -> ChildRecordView:
+    if not (archived or CAN_VIEW.allows(actor, child)):  # archive access was granted by its own rule
         raise PermissionDenied(f"The {actor.role} role cannot see children's records.")
     if not reason or not reason.strip():
         raise ValidationError("A reason for access is required before a child's record is shown.")
@@ -336,6 +342,8 @@ def search_scope(actor: Actor, child_pks: list[int]) -> dict[int, FoundChild]:
     """
     if not CAN_SEARCH.allows(actor, None):
         raise PermissionDenied(f"The {actor.role} role cannot search the index.")
+    archived = archived_hidden_from(actor, child_pks)
+    child_pks = [pk for pk in child_pks if pk not in archived]
     hidden = _shielded_from(actor, child_pks)
     names = {n.child_id: n for n in ChildName.objects.filter(child_id__in=child_pks, is_chosen=True)}
     born = dict(

@@ -36,6 +36,8 @@ ROLES: tuple[RoleDefinition, ...] = (
                 p.REVIEW_LINKAGE,
                 p.READ_AUDIT_AREA,
                 p.RESPOND_TO_MISUSE,
+                p.VIEW_ARCHIVE_FOR_REVIEW,
+                p.EXPORT_SUBJECT_ACCESS,
             }
         ),
     ),
@@ -49,7 +51,15 @@ ROLES: tuple[RoleDefinition, ...] = (
         "data_manager",
         "Data manager",
         "Feeds, linkage, and archived records during their first year.",
-        frozenset({p.MANAGE_FEEDS, p.REVIEW_LINKAGE, p.VIEW_ARCHIVE_FIRST_YEAR, p.SEARCH_CHILDREN}),
+        frozenset(
+            {
+                p.MANAGE_FEEDS,
+                p.REVIEW_LINKAGE,
+                p.VIEW_ARCHIVE_FIRST_YEAR,
+                p.VIEW_ARCHIVE_FOR_REVIEW,
+                p.SEARCH_CHILDREN,
+            }
+        ),
     ),
     RoleDefinition(
         "auditor",

@@ -23,6 +23,7 @@ from .authentication import ApiCredentials
 from .problems import MissingReason
 
 REASON_HEADER = "X-Access-Reason"
+ARCHIVE_BASIS_HEADER = "X-Archive-Basis"  # s47_enquiry, serious_case_review or child_death_review
 REASON_MAX_LENGTH = 500
 
 
@@ -77,7 +78,9 @@ def record_for(request: Request, contactpoint_id: str) -> tuple[Child, ChildReco
     reason = access_reason(request)
     child = child_or_404(contactpoint_id)
     try:
-        return child, child_record_for(actor, child, reason=reason)
+        # An archived record after its first year opens only on a recorded ground (docs/retention.md).
+        basis = request.headers.get(ARCHIVE_BASIS_HEADER, "")[:40]
+        return child, child_record_for(actor, child, reason=reason, archive_basis=basis)
     except PermissionDenied as exc:
         raise exceptions.PermissionDenied(str(exc)) from exc
     except ValidationError as exc:
