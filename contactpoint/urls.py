@@ -12,6 +12,7 @@ urlpatterns = [
     path("sign-in/", include("contactpoint.access.urls")),
     path("account/", include("contactpoint.access.account_urls")),
     path("audit/", include("contactpoint.audit.urls")),
+    path("subject-access/", include("contactpoint.subject_access.urls")),
     re_path(r"^api/(?P<version>v1)/", include((api_urls.v1, "api"), namespace="v1")),
     path("api/", include((api_urls.docs, "api"), namespace="api")),
     path("fhir/", include("contactpoint.api.fhir.urls")),

@@ -397,3 +397,37 @@ def _shielded_from(actor: Actor, child_pks: list[int]) -> set[int]:
 
 def _district(postcode: str) -> str:
     return postcode.split()[0] if " " in postcode.strip() else ""
+
+
+def subject_access_for(actor: Actor, child: Child, *, reason: str, output: str) -> dict:
+    """Everything held about the child, for a management team answering a subject access request.
+
+    Audited as an export in the same transaction; a refusal is audited too.
+    """
+    from contactpoint.subject_access.collect import child_everything
+
+    try:
+        if not actor.can(p.EXPORT_SUBJECT_ACCESS):
+            raise PermissionDenied(f"The {actor.role} role cannot answer subject access requests.")
+        if not reason or not reason.strip():
+            raise ValidationError("Say which request this export answers.")
+        with transaction.atomic():
+            everything = child_everything(child)
+            audit_record(
+                event_type=EventType.EXPORT,
+                actor=actor,
+                child_ids=[child.contactpoint_id],
+                reason=reason.strip(),
+                details={"subject_access": output},
+            )
+            return everything
+    except (PermissionDenied, ValidationError) as refusal:
+        audit_record(
+            event_type=EventType.EXPORT,
+            outcome=Outcome.DENIED,
+            actor=actor,
+            child_ids=[child.contactpoint_id],
+            reason=(reason or "").strip(),
+            details={"refused": str(refusal)[:200], "subject_access": output},
+        )
+        raise

@@ -63,7 +63,15 @@ NO_CHILD_DATA = {
 }
 # The data layer: where child data is written, linked and read through the door itself.
 # Retention archives and destroys the data (it reads no record to show anyone).
-DATA_LAYER = ("records", "feeds", "linkage", "synthetic", "retention", "access/door.py")
+DATA_LAYER = (
+    "records",
+    "feeds",
+    "linkage",
+    "synthetic",
+    "retention",
+    "subject_access/collect.py",
+    "access/door.py",
+)
 # The models holding a child's values. `Child` itself (an ID and a creation time) may be looked up
 # anywhere: finding a child by ContactPoint ID reveals nothing about them.
 CHILD_DATA_MODELS = {
