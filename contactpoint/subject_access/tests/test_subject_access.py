@@ -128,3 +128,32 @@ def test_a_bad_correction_is_refused_with_a_message_and_writes_nothing(la, chang
     with pytest.raises(ValidationError, match=message):
         correct(actor_for("la_management", la), **changes)
     assert not Rectification.objects.exists() and not SourceNotification.objects.exists()
+
+
+def test_the_correction_command(la):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    make_user("sar-recorder", role="la_management")
+    options = [
+        child("G1").contactpoint_id,
+        "--by",
+        "sar-recorder",
+        "--source",
+        "la_childrens_services",
+        "--source-record-id",
+        "G1",
+        "--item",
+        "ChildName",
+        "--field",
+    ]
+    out = io.StringIO()
+    call_command(
+        "record_correction", *options, "given_name", "--value", "Ivie", "--requested-by", "Her", stdout=out
+    )
+    assert "'Ivy' -> 'Ivie'" in out.getvalue()
+    with pytest.raises(CommandError, match="not a statutory item"):
+        call_command("record_correction", *options, "case_notes", "--value", "x", "--requested-by", "Her")
+    assert Rectification.objects.count() == 1
