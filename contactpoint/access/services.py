@@ -146,6 +146,9 @@ def _organisation_get_or_create(code: str, local_authority: Organisation) -> Org
 
 
 API_TOKEN_LIFETIME = datetime.timedelta(days=365)
+# "Last used" says whether a token is still in use, to the minute: writing it on every call made
+# each read also a write and a commit (a WAL flush), a quarter of a search's cost under load.
+API_TOKEN_USE_RESOLUTION = datetime.timedelta(minutes=1)
 API_TOKEN_PREFIX = "cpt_"  # noqa: S105 - a recognisable prefix, not a secret
 
 
@@ -177,7 +180,9 @@ def api_token_authenticate(*, raw: str) -> Actor:
     if not token.user.is_active:
         raise AccountSuspended("The account is suspended.")
     actor = Actor.for_user(token.user)  # lapsed vetting refuses the token too, saying why
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= API_TOKEN_USE_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return actor
 
 

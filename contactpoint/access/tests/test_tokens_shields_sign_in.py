@@ -83,6 +83,19 @@ def test_expired_revoked_unknown_and_unvetted_tokens_are_refused():
         api_token_authenticate(raw=live)
 
 
+def test_last_used_is_kept_to_the_minute_without_a_write_per_call():
+    profile = make_user("fay")
+    token = api_token_issue(user=profile.user, name="t")
+    api_token_authenticate(raw=token)
+    first = ApiToken.objects.get(prefix=token[:12]).last_used_at
+    assert first is not None
+    api_token_authenticate(raw=token)
+    assert ApiToken.objects.get(prefix=token[:12]).last_used_at == first  # within the minute: no write
+    ApiToken.objects.filter(prefix=token[:12]).update(last_used_at=first - datetime.timedelta(minutes=2))
+    api_token_authenticate(raw=token)
+    assert ApiToken.objects.get(prefix=token[:12]).last_used_at > first
+
+
 def test_shield_child_by_the_authoritys_team():
     make_user("team", role="la_management")
     child = ChildFactory()
