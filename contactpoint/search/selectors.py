@@ -176,9 +176,21 @@ def _candidates(criteria: SearchCriteria) -> dict[int, list[Features]]:
     by_child = dict(records_of_children(_identified(criteria))) if criteria.has_identifier() else {}
     if criteria.family_name or criteria.given_name:
         keys = [key for query in _queries(criteria) for key in _search_keys(query, criteria)]
-        for child, records in candidates_by_child(keys).items():
+        for child, records in candidates_by_child(keys, similar_family=_similar_family(criteria)).items():
             by_child.setdefault(child, records)
     return by_child
+
+
+def _similar_family(criteria: SearchCriteria) -> tuple[str, list[datetime.date]] | None:
+    """Fuzzy mode with one birth date: also the children born then (or on the day and month
+    swapped) whose family name is spelled alike, when a slip changed how the name sounds."""
+    if criteria.exact or not criteria.family_name.strip() or criteria.date_of_birth is None:
+        return None
+    if criteria.date_of_birth_to is not None:
+        return None  # a range's days use the keys only: a year of trigram scans costs too much
+    born = criteria.date_of_birth
+    swap = swapped(born.isoformat())
+    return criteria.family_name, [born, *([datetime.date.fromisoformat(swap)] if swap else [])]
 
 
 def _identified(criteria: SearchCriteria) -> list[int]:

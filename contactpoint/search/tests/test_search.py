@@ -190,3 +190,14 @@ def test_a_role_without_search_is_refused(index):
 
     with pytest.raises(PermissionDenied):
         search(actor_for("auditor", organisation()), family_name="Hartley", date_of_birth=DOB)
+
+
+def test_a_family_name_slip_that_changes_its_sound_is_found_by_birth_date(index, actor):
+    # "Hatrley" sounds unlike "Hartley" (metaphone HTRL, not HRTL), so no blocking key is shared:
+    # only the trigram branch (pg_trgm on PostgreSQL, the same measure in Python on SQLite) finds it.
+    from contactpoint.linkage.features import sound
+
+    assert sound("HATRLEY") != sound("HARTLEY")
+    assert ids(search(actor, family_name="Hatrley", date_of_birth=DOB))[:1] == [william()]
+    assert ids(search(actor, family_name="Hatrley", date_of_birth=DOB, exact=True)) == []
+    assert ids(search(actor, family_name="Hatrley", date_of_birth=datetime.date(2015, 3, 15))) == []
