@@ -1,0 +1,354 @@
+"""Search through HTTP at scale: latency of single searches and throughput with concurrent clients.
+
+Run:  .venv/bin/python bench/search_http.py --children 100000 [--workers 3] [--clients 1,8,16]
+
+Builds (once) a PostgreSQL database of N children the way production gets one — a synthetic
+population through the feed loader, then `contactpoint link` — and keeps it as
+`cp_searchbench_N`, so later runs reuse it (`--rebuild` starts again; new migrations are applied
+to a kept database, so an index a migration adds is built over the data already there). Then
+serves the app with production settings under gunicorn (bearer tokens, per-token throttling,
+audit signing on), and drives `GET /api/v1/children/search` with practitioner-typed queries
+(bench/search_quality.py's generator: nicknames, slips, swapped dates, districts) from a small
+keep-alive client: first one client alone for `--single` searches (p50 / p95 / p99), then each
+number of concurrent clients for `--seconds` (searches per second and latency). Checks every
+answer (200, and whether the wanted child came first) and that each search left one audit event.
+
+A 1M build takes about an hour and 12 GB of memory: check `free -g` first and set
+CONTACTPOINT_DUCKDB_MEMORY_LIMIT=4GB. `--build-only` stops after the build.
+"""
+
+import argparse
+import csv
+import http.client
+import json
+import os
+import random
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+PG = ["-h", "127.0.0.1", "-U", "postgres"]
+PORT = 8765
+
+
+def database_url(name: str) -> str:
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def built(name: str) -> bool:
+    """A kept database counts only if its first link run finished (a stopped build is redone)."""
+    found = subprocess.run(
+        ["psql", *PG, "-tAc", "SELECT count(*) FROM linkage_linkrun WHERE finished_at IS NOT NULL", name],
+        capture_output=True,
+        text=True,
+    )
+    return found.returncode == 0 and found.stdout.strip() not in ("", "0")
+
+
+def build(name: str, children: int, seed: int, *, rebuild: bool) -> Path:
+    """The population's feed files, and the database loaded and linked from them (reused if kept)."""
+    import linkage_quality as lq
+
+    directory = Path(tempfile.gettempdir()) / f"contactpoint-bench-searchhttp-{children}-{seed}"
+    if rebuild or not built(name):
+        lq.setup_django(lq.fresh_database(name))
+        started = time.perf_counter()
+        lq.population(directory, children=children, seed=seed)
+        generated = time.perf_counter()
+        lq.load(directory)
+        loaded = time.perf_counter()
+        from contactpoint.linkage.services import link_run
+
+        run = link_run(say=lambda line: print(f"  {line}", flush=True))
+        print(
+            f"built {name}: generate {generated - started:.0f} s, load {loaded - generated:.0f} s, "
+            f"link {time.perf_counter() - loaded:.0f} s; {run.counts}",
+            flush=True,
+        )
+    else:
+        lq.setup_django(database_url(name))
+        lq.population(directory, children=children, seed=seed)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        print(f"reusing {name}", flush=True)
+    return directory
+
+
+def practitioners(count: int) -> list[str]:
+    """Bearer tokens of `count` vetted practitioners in the population's local authorities."""
+    from contactpoint.access.services import api_token_issue, roles_sync, user_create
+    from contactpoint.records.models import Organisation, OrganisationKind
+
+    roles_sync()
+    areas = list(
+        Organisation.objects.filter(kind=OrganisationKind.LOCAL_AUTHORITY).values_list("code", flat=True)
+    )
+    tokens = []
+    run = secrets.token_hex(3)
+    for number in range(count):
+        user, _ = user_create(
+            username=f"bench-{run}-{number}",
+            role_code="practitioner",
+            organisation_code=areas[number % len(areas)],
+            local_authority_code=None,
+            vetted=True,
+            password=None,
+            family_name="Bench",
+            email="",
+            home_postcode="",
+        )
+        tokens.append(api_token_issue(user=user, name="search benchmark"))
+    return tokens
+
+
+def queries(directory: Path, count: int, seed: int) -> list[tuple[str, set[str]]]:
+    """(query string, the ContactPoint IDs holding that person's records) for sampled children."""
+    import linkage_quality as lq
+    from search_quality import noisy_query
+
+    from contactpoint.feeds.models import SourceRecord
+
+    person, _ = lq.truth(directory)
+    with (directory / "children.csv").open(newline="") as handle:
+        people = list(csv.DictReader(handle))
+    rng = random.Random(seed)  # noqa: S311 (a benchmark sample)
+    chosen = rng.sample(people, min(count, len(people)))
+    wanted = {p["person_id"] for p in chosen}
+    children_of: dict[str, set[str]] = {}
+    records = SourceRecord.objects.filter(child__isnull=False).values_list(
+        "source__code", "source_record_id", "child__contactpoint_id"
+    )
+    for source, srid, child in records.iterator(chunk_size=20000):
+        if (who := person.get((source, srid))) in wanted:
+            children_of.setdefault(who, set()).add(child)
+    out = []
+    for row in chosen:
+        if row["person_id"] not in children_of:
+            continue
+        query = {k: str(v) for k, v in noisy_query(rng, row).items() if v}
+        out.append((urllib.parse.urlencode({**query, "limit": 5}), children_of[row["person_id"]]))
+    return out
+
+
+def serve(name: str, workers: int, threads: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "contactpoint.settings.production",
+        "DATABASE_URL": database_url(name),
+        "DJANGO_SECRET_KEY": secrets.token_hex(32),
+        "CONTACTPOINT_AUDIT_KEY": os.environ.get("CONTACTPOINT_AUDIT_KEY", secrets.token_hex(32)),
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CONTACTPOINT_API_RATE": "100000/min",  # the throttle still runs; the benchmark is one caller
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "contactpoint.wsgi:application",
+            f"--bind=127.0.0.1:{PORT}",
+            f"--workers={workers}",
+            f"--threads={threads}",
+            "--worker-class=gthread" if threads > 1 else "--worker-class=sync",
+            "--preload",
+            "--log-level=warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    for _ in range(300):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not answer /healthz within a minute")
+
+
+class Client:
+    """One keep-alive connection, as a case-management system keeps one open."""
+
+    def __init__(self, token: str) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        self.headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "X-Forwarded-Proto": "https",
+        }
+
+    def search(self, query: str) -> tuple[float, int, list[str]]:
+        started = time.perf_counter()
+        self.connection.request("GET", f"/api/v1/children/search?{query}", headers=self.headers)
+        response = self.connection.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        ids = [hit["id"] for hit in json.loads(body)["results"]] if response.status == 200 else []
+        return elapsed, response.status, ids
+
+
+def quantiles(latencies: list[float]) -> tuple[float, float, float]:
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return cuts[49], cuts[94], cuts[98]
+
+
+def single(tokens: list[str], work: list[tuple[str, set[str]]]) -> dict:
+    client = Client(tokens[0])
+    latencies, statuses, first = [], [], 0
+    for query, wanted in work:
+        elapsed, status, ids = client.search(query)
+        latencies.append(elapsed)
+        statuses.append(status)
+        first += bool(ids) and ids[0] in wanted
+    p50, p95, p99 = quantiles(latencies)
+    return {
+        "searches": len(work),
+        "p50_ms": round(p50, 1),
+        "p95_ms": round(p95, 1),
+        "p99_ms": round(p99, 1),
+        "mean_ms": round(statistics.fmean(latencies), 1),
+        "ok": statuses.count(200),
+        "right_first": round(first / len(work), 4),
+    }
+
+
+def concurrent(tokens: list[str], work: list[tuple[str, set[str]]], clients: int, seconds: float) -> dict:
+    """`clients` threads, each searching back to back on its own connection for `seconds`."""
+    stop = time.perf_counter() + seconds
+    results: list[list[tuple[float, int]]] = [[] for _ in range(clients)]
+    cpu_before = time.process_time()
+
+    def drive(number: int) -> None:
+        client = Client(tokens[number % len(tokens)])
+        rng = random.Random(number)  # noqa: S311 (a benchmark sample)
+        while time.perf_counter() < stop:
+            elapsed, status, _ = client.search(rng.choice(work)[0])
+            results[number].append((elapsed, status))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=drive, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    done = [r for per in results for r in per]
+    p50, p95, p99 = quantiles([e for e, _ in done])
+    return {
+        "clients": clients,
+        "searches": len(done),
+        "per_second": round(len(done) / wall, 1),
+        "p50_ms": round(p50, 1),
+        "p95_ms": round(p95, 1),
+        "p99_ms": round(p99, 1),
+        "ok": sum(1 for _, s in done if s == 200),
+        "client_cpu_share": round((time.process_time() - cpu_before) / wall, 2),
+    }
+
+
+def profile(tokens: list[str], work: list[tuple[str, set[str]]], count: int) -> None:
+    """The same requests in this process through Django's test client, under cProfile: where a
+    search's time goes (middleware, token, search, door, audit), without the server around it."""
+    import cProfile
+    import pstats
+
+    from django.test import Client as DjangoClient
+
+    client = DjangoClient(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {tokens[0]}")
+    for query, _ in work[:50]:
+        client.get(f"/api/v1/children/search?{query}")
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for query, _ in work[:count]:
+        response = client.get(f"/api/v1/children/search?{query}")
+        assert response.status_code == 200, response.content
+    profiler.disable()
+    each = 1000 * (time.perf_counter() - started) / count
+    print(f"{count} searches in-process: {each:.1f} ms each (profiled)")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+
+
+def search_events() -> int:
+    from contactpoint.audit.models import AuditEvent, EventType
+
+    return AuditEvent.objects.filter(event_type=EventType.SEARCH).count()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--children", type=int, default=100000)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread if > 1)")
+    parser.add_argument("--single", type=int, default=1000, help="searches by one client alone")
+    parser.add_argument("--clients", default="1,4,8,16", help="concurrent client counts")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per concurrent case")
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--profile", type=int, default=0, help="profile N searches in-process and stop")
+    args = parser.parse_args()
+    name = f"cp_searchbench_{args.children}"
+    directory = build(name, args.children, args.seed, rebuild=args.rebuild)
+    if args.build_only:
+        return
+
+    from django.db import connection
+
+    tokens = practitioners(16)
+    work = queries(directory, max(args.single, 2000), args.seed)
+    if args.profile:
+        profile(tokens, work, args.profile)
+        return
+    connection.close()
+    server = serve(name, args.workers, args.threads)
+    try:
+        events = search_events()
+        connection.close()
+        warm = Client(tokens[0])
+        for query, _ in work[:200]:
+            warm.search(query)
+        result = {"children": args.children, "workers": args.workers, "threads": args.threads}
+        result["single"] = single(tokens, work[: args.single])
+        print(json.dumps(result["single"]), flush=True)
+        result["concurrent"] = []
+        for clients in [int(c) for c in args.clients.split(",")]:
+            case = concurrent(tokens, work, clients, args.seconds)
+            print(json.dumps(case), flush=True)
+            result["concurrent"].append(case)
+        sent = 200 + args.single + sum(c["searches"] for c in result["concurrent"])
+        result["audit_events_per_search"] = round((search_events() - events) / sent, 3)
+        connection.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    print(json.dumps(result, indent=1))
+    print(
+        f"Reproduce: .venv/bin/python bench/search_http.py --children {args.children} --seed {args.seed}"
+        f" --workers {args.workers} --threads {args.threads} --clients {args.clients}"
+        f" --seconds {args.seconds:g}"
+    )
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactpoint.settings.local")
+    os.environ.setdefault("DJANGO_DEBUG", "0")  # no query log in this process either
+    os.environ.setdefault("CONTACTPOINT_API_RATE", "100000/min")
+    main()
