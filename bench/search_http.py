@@ -70,6 +70,7 @@ def build(name: str, children: int, seed: int, *, rebuild: bool) -> Path:
         loaded = time.perf_counter()
         from contactpoint.linkage.services import link_run
 
+        wait_for_memory(children)
         run = link_run(say=lambda line: print(f"  {line}", flush=True))
         print(
             f"built {name}: generate {generated - started:.0f} s, load {loaded - generated:.0f} s, "
@@ -84,6 +85,19 @@ def build(name: str, children: int, seed: int, *, rebuild: bool) -> Path:
         call_command("migrate", verbosity=0)
         print(f"reusing {name}", flush=True)
     return directory
+
+
+def wait_for_memory(children: int) -> None:
+    """A national link needs ~12 GB: on a shared machine, wait for it rather than push others out."""
+    needed = 12 * 2**30 * min(1.0, children / 1_000_000)
+    while True:
+        with open("/proc/meminfo") as meminfo:
+            lines = [line.split() for line in meminfo]
+        available = next(int(kb) * 1024 for key, kb, *_ in lines if key == "MemAvailable:")
+        if available >= needed:
+            return
+        print(f"  waiting for memory: {available / 2**30:.1f} GB available, {needed / 2**30:.1f} GB needed")
+        time.sleep(60)
 
 
 def practitioners(count: int) -> list[str]:
@@ -281,7 +295,32 @@ def profile(tokens: list[str], work: list[tuple[str, set[str]]], count: int) -> 
     profiler.disable()
     each = 1000 * (time.perf_counter() - started) / count
     print(f"{count} searches in-process: {each:.1f} ms each (profiled)")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
+def explain(tokens: list[str], work: list[tuple[str, set[str]]], count: int) -> None:
+    """EXPLAIN ANALYZE of every statement one search runs on the candidate index (the key index
+    and the trigram index in one statement), for `count` sampled queries, for docs/benchmarks.md."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from contactpoint.api.search import SearchIn, criteria_checked
+    from contactpoint.search.selectors import SearchCriteria, _candidates
+
+    for query, _ in work[:count]:
+        fields = SearchIn(data=dict(urllib.parse.parse_qsl(query)))
+        fields.is_valid(raise_exception=True)
+        data = dict(fields.validated_data)
+        data.pop("limit")
+        with CaptureQueriesContext(connection) as captured:
+            _candidates(criteria_checked(SearchCriteria(**data)))
+        print(f"\n-- {query}")
+        with connection.cursor() as cursor:
+            for statement in captured.captured_queries:
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {statement['sql']}")
+                print(statement["sql"][:400])
+                print("\n".join(row[0] for row in cursor.fetchall()))
 
 
 def search_events() -> int:
@@ -304,6 +343,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--profile", type=int, default=0, help="profile N searches in-process and stop")
+    parser.add_argument("--explain", type=int, default=0, help="query plans of N searches' candidates")
     args = parser.parse_args()
     name = f"cp_searchbench_{args.children}"
     directory = build(name, args.children, args.seed, rebuild=args.rebuild)
@@ -314,8 +354,11 @@ def main() -> None:
 
     tokens = practitioners(16)
     work = queries(directory, max(args.single, 2000), args.seed)
-    if args.profile:
-        profile(tokens, work, args.profile)
+    if args.profile or args.explain:
+        if args.explain:
+            explain(tokens, work, args.explain)
+        if args.profile:
+            profile(tokens, work, args.profile)
         return
     connection.close()
     server = serve(name, args.workers, args.threads)
