@@ -33,7 +33,7 @@ class Actor:
     def for_user(cls, user: AbstractBaseUser, *, today: datetime.date | None = None) -> "Actor":
         """The acting identity of a signed-in user; refuses anyone whose vetting is not current."""
         profile = (
-            Profile.objects.select_related("role", "organisation", "local_authority")
+            Profile.objects.select_related("user", "role", "organisation", "local_authority")
             .filter(user_id=user.pk)
             .first()
         )
