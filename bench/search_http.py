@@ -216,13 +216,45 @@ class Client:
         return elapsed, response.status, ids
 
 
+class ServerCpu:
+    """CPU seconds used by the gunicorn workers and their PostgreSQL backends. On a shared machine
+    wall-clock latency measures the queue for the cores as much as the search; CPU per search
+    does not, and says what two idle cores would sustain (2,000 ms / CPU ms per search)."""
+
+    def __init__(self, server: subprocess.Popen, database: str) -> None:
+        self.server = server
+        self.database = database
+
+    def pids(self) -> list[int]:
+        children = Path(f"/proc/{self.server.pid}/task/{self.server.pid}/children").read_text().split()
+        backends = subprocess.run(
+            ["psql", *PG, "-tAc", "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PGDATABASE": self.database},
+        ).stdout.split()
+        return [self.server.pid, *map(int, children), *map(int, backends)]
+
+    def seconds(self) -> float:
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+
+
 def quantiles(latencies: list[float]) -> tuple[float, float, float]:
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return cuts[49], cuts[94], cuts[98]
 
 
-def single(tokens: list[str], work: list[tuple[str, set[str]]]) -> dict:
+def single(tokens: list[str], work: list[tuple[str, set[str]]], cpu: ServerCpu) -> dict:
     client = Client(tokens[0])
+    before = cpu.seconds()
     latencies, statuses, first = [], [], 0
     for query, wanted in work:
         elapsed, status, ids = client.search(query)
@@ -232,6 +264,7 @@ def single(tokens: list[str], work: list[tuple[str, set[str]]]) -> dict:
     p50, p95, p99 = quantiles(latencies)
     return {
         "searches": len(work),
+        "server_cpu_ms_per_search": round(1000 * (cpu.seconds() - before) / len(work), 2),
         "p50_ms": round(p50, 1),
         "p95_ms": round(p95, 1),
         "p99_ms": round(p99, 1),
@@ -241,11 +274,14 @@ def single(tokens: list[str], work: list[tuple[str, set[str]]]) -> dict:
     }
 
 
-def concurrent(tokens: list[str], work: list[tuple[str, set[str]]], clients: int, seconds: float) -> dict:
+def concurrent(
+    tokens: list[str], work: list[tuple[str, set[str]]], clients: int, seconds: float, cpu: ServerCpu
+) -> dict:
     """`clients` threads, each searching back to back on its own connection for `seconds`."""
     stop = time.perf_counter() + seconds
     results: list[list[tuple[float, int]]] = [[] for _ in range(clients)]
     cpu_before = time.process_time()
+    server_before = cpu.seconds()
 
     def drive(number: int) -> None:
         client = Client(tokens[number % len(tokens)])
@@ -271,6 +307,7 @@ def concurrent(tokens: list[str], work: list[tuple[str, set[str]]], clients: int
         "p95_ms": round(p95, 1),
         "p99_ms": round(p99, 1),
         "ok": sum(1 for _, s in done if s == 200),
+        "server_cpu_ms_per_search": round(1000 * (cpu.seconds() - server_before) / len(done), 2),
         "client_cpu_share": round((time.process_time() - cpu_before) / wall, 2),
     }
 
@@ -369,11 +406,12 @@ def main() -> None:
         for query, _ in work[:200]:
             warm.search(query)
         result = {"children": args.children, "workers": args.workers, "threads": args.threads}
-        result["single"] = single(tokens, work[: args.single])
+        cpu = ServerCpu(server, name)
+        result["single"] = single(tokens, work[: args.single], cpu)
         print(json.dumps(result["single"]), flush=True)
         result["concurrent"] = []
         for clients in [int(c) for c in args.clients.split(",")]:
-            case = concurrent(tokens, work, clients, args.seconds)
+            case = concurrent(tokens, work, clients, args.seconds, cpu)
             print(json.dumps(case), flush=True)
             result["concurrent"].append(case)
         sent = 200 + args.single + sum(c["searches"] for c in result["concurrent"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from contactpoint.audit.models import EventType, Outcome
 from contactpoint.audit.services import audit_record
@@ -345,34 +345,44 @@ def search_scope(actor: Actor, child_pks: list[int]) -> dict[int, FoundChild]:
     archived = archived_hidden_from(actor, child_pks)
     child_pks = [pk for pk in child_pks if pk not in archived]
     hidden = _shielded_from(actor, child_pks)
-    names = {n.child_id: n for n in ChildName.objects.filter(child_id__in=child_pks, is_chosen=True)}
-    born = dict(
-        ChildBirthDate.objects.filter(child_id__in=child_pks, is_chosen=True).values_list(
-            "child_id", "date_of_birth"
+    # One statement for every candidate's chosen values (each a lookup on the child's index):
+    # a search pays for its round trips, not for rows.
+    rows = (
+        Child.objects.filter(pk__in=child_pks)
+        .annotate(
+            chosen_given=_chosen_value(ChildName, "given_name"),
+            chosen_family=_chosen_value(ChildName, "family_name"),
+            chosen_born=_chosen_value(ChildBirthDate, "date_of_birth"),
+            chosen_gender=_chosen_value(ChildGender, "gender"),
+            chosen_postcode=_chosen_value(ChildAddress, "postcode"),
         )
-    )
-    genders = dict(
-        ChildGender.objects.filter(child_id__in=child_pks, is_chosen=True).values_list("child_id", "gender")
-    )
-    postcodes = dict(
-        ChildAddress.objects.filter(child_id__in=child_pks, is_chosen=True).values_list(
-            "child_id", "postcode"
+        .values_list(
+            "pk",
+            "contactpoint_id",
+            "chosen_given",
+            "chosen_family",
+            "chosen_born",
+            "chosen_gender",
+            "chosen_postcode",
         )
     )
     found = {}
-    for pk, contactpoint_id in Child.objects.filter(pk__in=child_pks).values_list("pk", "contactpoint_id"):
-        name = names.get(pk)
+    for pk, contactpoint_id, given, family, born, gender, postcode in rows:
         found[pk] = FoundChild(
             pk=pk,
             contactpoint_id=contactpoint_id,
             restricted=pk in hidden,
-            given_name=name.given_name if name else "",
-            family_name=name.family_name if name else "",
-            date_of_birth=born.get(pk),
-            gender=genders.get(pk, ""),
-            postcode_district="" if pk in hidden else _district(postcodes.get(pk, "")),
+            given_name=given or "",
+            family_name=family or "",
+            date_of_birth=born,
+            gender=gender or "",
+            postcode_district="" if pk in hidden else _district(postcode or ""),
         )
     return found
+
+
+def _chosen_value(model, column: str) -> Subquery:
+    return Subquery(model.objects.filter(child_id=OuterRef("pk"), is_chosen=True).values(column)[:1])
 
 
 def child_pks_for(*, contactpoint_ids: list[str] = (), nhs_number: str = "", upn: str = "") -> list[int]:  # type: ignore[assignment]
