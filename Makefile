@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/linkage_quality.py --children 100000,1000000
 	$(BIN)/python bench/linkage_pipeline.py --children 30000
 	$(BIN)/python bench/search_quality.py --children 10000
+	CONTACTPOINT_DUCKDB_MEMORY_LIMIT=4GB $(BIN)/python bench/search_http.py --children 1000000
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
