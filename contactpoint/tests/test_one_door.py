@@ -24,6 +24,12 @@ NO_CHILD_DATA = {
     # Shield reviews: the shield's ContactPoint ID, reason and dates; the record opens through the door.
     "contactpoint.web.shield_views.shields",
     "contactpoint.web.shield_views.shield_review",
+    # The team's accounts: usernames, roles, organisations and vetting dates, no child's data.
+    "contactpoint.web.user_views.users",
+    "contactpoint.web.user_views.user_new",
+    "contactpoint.web.user_views.user_detail",
+    "contactpoint.web.user_views.user_vetting",
+    "contactpoint.web.user_views.user_status",
     "contactpoint.web.views.activity",  # the user's own audit trail: ContactPoint IDs and reasons only
     "django.contrib.auth.views.LoginView",
     "django.contrib.auth.views.LogoutView",

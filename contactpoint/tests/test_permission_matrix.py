@@ -45,6 +45,10 @@ CELLS = (
     Cell("shield reviews", "-"),
     Cell("shield review", "own area"),
     Cell("shield review", "other area"),
+    Cell("users", "-"),
+    Cell("create a user", "-"),
+    Cell("user", "own area"),
+    Cell("user", "other area"),
     Cell("linkage review queue", "-"),
     Cell("linkage review pair", "in area"),
     Cell("linkage merges", "-"),
@@ -81,6 +85,10 @@ EXPECTED = {
     Cell("shield reviews", "-"): ("403", "200", "403", "403", "403"),
     Cell("shield review", "own area"): ("403", "200", "403", "403", "403"),
     Cell("shield review", "other area"): ("403", "404", "403", "403", "403"),
+    Cell("users", "-"): ("403", "200", "403", "403", "403"),
+    Cell("create a user", "-"): ("403", "200", "403", "403", "403"),
+    Cell("user", "own area"): ("403", "200", "403", "403", "403"),
+    Cell("user", "other area"): ("403", "404", "403", "403", "403"),
     Cell("linkage review queue", "-"): ("403", "200", "403", "200", "403"),
     Cell("linkage review pair", "in area"): ("403", "200", "403", "200", "403"),
     Cell("linkage merges", "-"): ("403", "200", "403", "200", "403"),
@@ -109,6 +117,9 @@ def test_every_web_page_is_in_the_matrix():
         "contactpoint.web.linkage_views.review_item",
         "contactpoint.web.linkage_views.merges",
         "contactpoint.web.linkage_views.quality",
+        "contactpoint.web.user_views.users",
+        "contactpoint.web.user_views.user_new",
+        "contactpoint.web.user_views.user_detail",
     }
     # The involvement steps after the first share its permission check; health answers everyone.
     follow_on = {
@@ -119,6 +130,9 @@ def test_every_web_page_is_in_the_matrix():
         # Linkage review: the decision check and a merge's undo share their first page's check.
         "contactpoint.web.linkage_views.review_check",
         "contactpoint.web.linkage_views.merge_split",
+        # A user's vetting and status pages share the user page's check (test_user_pages).
+        "contactpoint.web.user_views.user_vetting",
+        "contactpoint.web.user_views.user_status",
     }
     assert pages - covered - follow_on == set()
 
@@ -176,6 +190,12 @@ def _request(client, cell: Cell, world) -> str:
         "shield reviews": lambda: reverse("web:shields"),
         "shield review": lambda: reverse(
             "web:shield_review", args=[own_shield.pk if cell.state == "own area" else other_shield.pk]
+        ),
+        "users": lambda: reverse("web:users"),
+        "create a user": lambda: reverse("web:user_new"),
+        "user": lambda: reverse(
+            "web:user",
+            args=[built.practitioner.pk if cell.state == "own area" else built.other_team.pk],
         ),
         "linkage review queue": lambda: reverse("web:review_queue"),
         "linkage review pair": lambda: reverse("web:review_item", args=[ReviewItem.objects.get().pk]),

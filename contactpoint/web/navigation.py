@@ -25,6 +25,7 @@ ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Home", "web:home", None),
     NavEntry("Find a child", "web:search", p.SEARCH_CHILDREN),
     NavEntry("Shield reviews", "web:shields", p.MANAGE_SHIELDING),
+    NavEntry("Users", "web:users", p.MANAGE_USERS),
     NavEntry("Linkage review", "web:review_queue", p.REVIEW_LINKAGE),
     NavEntry("Data quality", "web:quality", p.REVIEW_LINKAGE, also=(p.MANAGE_FEEDS,)),
     NavEntry("My recent activity", "web:activity", None),
