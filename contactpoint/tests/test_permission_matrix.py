@@ -49,6 +49,9 @@ CELLS = (
     Cell("create a user", "-"),
     Cell("user", "own area"),
     Cell("user", "other area"),
+    Cell("feed loads", "-"),
+    Cell("quarantine", "-"),
+    Cell("send a feed file", "national source"),
     Cell("linkage review queue", "-"),
     Cell("linkage review pair", "in area"),
     Cell("linkage merges", "-"),
@@ -89,6 +92,9 @@ EXPECTED = {
     Cell("create a user", "-"): ("403", "200", "403", "403", "403"),
     Cell("user", "own area"): ("403", "200", "403", "403", "403"),
     Cell("user", "other area"): ("403", "404", "403", "403", "403"),
+    Cell("feed loads", "-"): ("403", "200", "403", "200", "403"),
+    Cell("quarantine", "-"): ("403", "200", "403", "200", "403"),
+    Cell("send a feed file", "national source"): ("403", "403", "403", "403", "403"),
     Cell("linkage review queue", "-"): ("403", "200", "403", "200", "403"),
     Cell("linkage review pair", "in area"): ("403", "200", "403", "200", "403"),
     Cell("linkage merges", "-"): ("403", "200", "403", "200", "403"),
@@ -120,6 +126,9 @@ def test_every_web_page_is_in_the_matrix():
         "contactpoint.web.user_views.users",
         "contactpoint.web.user_views.user_new",
         "contactpoint.web.user_views.user_detail",
+        "contactpoint.web.feed_views.loads",
+        "contactpoint.web.feed_views.quarantine",
+        "contactpoint.web.feed_views.resend",
     }
     # The involvement steps after the first share its permission check; health answers everyone.
     follow_on = {
@@ -133,6 +142,8 @@ def test_every_web_page_is_in_the_matrix():
         # A user's vetting and status pages share the user page's check (test_user_pages).
         "contactpoint.web.user_views.user_vetting",
         "contactpoint.web.user_views.user_status",
+        # One load's report shares the load list's check (test_feed_pages).
+        "contactpoint.web.feed_views.load",
     }
     assert pages - covered - follow_on == set()
 
@@ -197,6 +208,9 @@ def _request(client, cell: Cell, world) -> str:
             "web:user",
             args=[built.practitioner.pk if cell.state == "own area" else built.other_team.pk],
         ),
+        "feed loads": lambda: reverse("web:feeds"),
+        "quarantine": lambda: reverse("web:quarantine"),
+        "send a feed file": lambda: reverse("web:feed_resend", args=["gp_registration"]),
         "linkage review queue": lambda: reverse("web:review_queue"),
         "linkage review pair": lambda: reverse("web:review_item", args=[ReviewItem.objects.get().pk]),
         "linkage merges": lambda: reverse("web:merges"),

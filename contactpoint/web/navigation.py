@@ -27,6 +27,7 @@ ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Shield reviews", "web:shields", p.MANAGE_SHIELDING),
     NavEntry("Users", "web:users", p.MANAGE_USERS),
     NavEntry("Linkage review", "web:review_queue", p.REVIEW_LINKAGE),
+    NavEntry("Feed loads", "web:feeds", p.MANAGE_FEEDS, also=(p.READ_FEED_REPORTS_AREA,)),
     NavEntry("Data quality", "web:quality", p.REVIEW_LINKAGE, also=(p.MANAGE_FEEDS,)),
     NavEntry("My recent activity", "web:activity", None),
     NavEntry("Sign-in security", "account:security", None),
