@@ -55,3 +55,14 @@ def test_a_data_manager_sends_a_corrected_file_and_the_row_is_resolved(visit, fe
     visit.submit("Send file", "feeds-4-sent")
     assert page.get_by_role("heading", name="File loaded").is_visible()
     assert QuarantinedRow.objects.get(source_record_id="G2").status == QuarantineStatus.RESOLVED
+
+
+def test_a_data_manager_reads_the_data_quality_dashboard_for_one_area(visit, feeds):
+    page = visit.page
+    sign_in(visit, "dm-nhs")
+    page.get_by_role("link", name="Data quality").first.click()
+    visit.check()
+    page.get_by_label("Show the figures for").select_option(label=feeds.leeds.local_authority.name)
+    visit.submit("Show", "quality-1-area")
+    assert page.get_by_role("heading", level=1).inner_text().endswith(feeds.leeds.local_authority.name)
+    assert "Stale records by source" in page.locator("main").inner_text()
