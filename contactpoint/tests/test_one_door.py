@@ -24,6 +24,7 @@ NO_CHILD_DATA = {
     # Shield reviews: the shield's ContactPoint ID, reason and dates; the record opens through the door.
     "contactpoint.web.shield_views.shields",
     "contactpoint.web.shield_views.shield_review",
+    "contactpoint.web.shield_views.shield_new",  # a ContactPoint ID and a reason, nothing about the child
     # The team's accounts: usernames, roles, organisations and vetting dates, no child's data.
     "contactpoint.web.user_views.users",
     "contactpoint.web.user_views.user_new",

@@ -45,6 +45,7 @@ CELLS = (
     Cell("shield reviews", "-"),
     Cell("shield review", "own area"),
     Cell("shield review", "other area"),
+    Cell("shield a child", "-"),
     Cell("users", "-"),
     Cell("create a user", "-"),
     Cell("user", "own area"),
@@ -88,6 +89,7 @@ EXPECTED = {
     Cell("shield reviews", "-"): ("403", "200", "403", "403", "403"),
     Cell("shield review", "own area"): ("403", "200", "403", "403", "403"),
     Cell("shield review", "other area"): ("403", "404", "403", "403", "403"),
+    Cell("shield a child", "-"): ("403", "200", "403", "403", "403"),
     Cell("users", "-"): ("403", "200", "403", "403", "403"),
     Cell("create a user", "-"): ("403", "200", "403", "403", "403"),
     Cell("user", "own area"): ("403", "200", "403", "403", "403"),
@@ -123,6 +125,7 @@ def test_every_web_page_is_in_the_matrix():
         "contactpoint.web.linkage_views.review_item",
         "contactpoint.web.linkage_views.merges",
         "contactpoint.web.linkage_views.quality",
+        "contactpoint.web.shield_views.shield_new",
         "contactpoint.web.user_views.users",
         "contactpoint.web.user_views.user_new",
         "contactpoint.web.user_views.user_detail",
@@ -202,6 +205,7 @@ def _request(client, cell: Cell, world) -> str:
         "shield review": lambda: reverse(
             "web:shield_review", args=[own_shield.pk if cell.state == "own area" else other_shield.pk]
         ),
+        "shield a child": lambda: reverse("web:shield_new"),
         "users": lambda: reverse("web:users"),
         "create a user": lambda: reverse("web:user_new"),
         "user": lambda: reverse(

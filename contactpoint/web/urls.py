@@ -42,6 +42,7 @@ urlpatterns = [
     ),
     path("activity/", views.activity, name="activity"),
     path("shields/", shield_views.shields, name="shields"),
+    path("shields/new/", shield_views.shield_new, name="shield_new"),
     path("shields/<int:pk>/review/", shield_views.shield_review, name="shield_review"),
     path("users/", user_views.users, name="users"),
     path("users/new/", user_views.user_new, name="user_new"),

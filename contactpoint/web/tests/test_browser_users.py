@@ -105,3 +105,25 @@ def test_a_team_suspends_an_account_with_the_keyboard_alone(visit, team):
         page.keyboard.press("Enter")
     visit.check()
     assert Profile.objects.get(user__username="lapsed-383").suspension_reason == "Investigation"
+
+
+def test_a_team_shields_a_child_from_the_shields_page(visit, tmp_path):
+    from contactpoint.access.models import Shield
+    from contactpoint.web.tests.world import build_world
+
+    world = build_world(tmp_path)
+    TOTPDevice.objects.create(user=world.team, name="Authenticator", key=KEY_HEX, confirmed=True)
+    page = visit.page
+    sign_in(visit, "team-383")
+    page.get_by_role("link", name="Shield reviews").first.click()
+    visit.check()
+    page.get_by_role("button", name="Shield a child").click()
+    visit.check()
+    visit.submit("Shield child")
+    assert "Enter why the child must be shielded" in page.locator(".govuk-error-summary").inner_text()
+    visit.check("shield-1-errors")
+    page.get_by_label("ContactPoint ID of the child").fill(world.child.contactpoint_id)
+    page.get_by_label("Why must this child be shielded?").fill("Family in a refuge")
+    visit.submit("Shield child", "shield-2-done")
+    assert "is shielded by Leeds City Council" in page.locator(".govuk-notification-banner").inner_text()
+    assert Shield.objects.filter(child=world.child, ended_at__isnull=True).exists()
