@@ -9,6 +9,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp import user_has_device
 
+from .reauth import confirmation_needed
+
 SIGNED_IN_AT = "cp_signed_in_at"
 LAST_SEEN = "cp_last_seen"
 LAST_SEEN_RESOLUTION = 30  # seconds: do not write the session on every request
@@ -50,4 +52,27 @@ class SecondFactorRequiredMiddleware:
         ):
             target = "access:verify" if user_has_device(user) else "access:set_up"
             return redirect(f"{reverse(target)}?next={request.path}")
+        return self.get_response(request)
+
+
+class AdminReauthMiddleware:
+    """Every change made in the Django admin needs a recent second factor, as other sensitive acts do.
+
+    The admin edits reference data (organisations and their accreditation, sources, roles'
+    holders), which decides who may use the index: a session left open on a shared desk must
+    not be enough. A POST under /admin/ (other than its sign-in and sign-out) from a session
+    whose last second factor is older than CONTACTPOINT_REAUTH_SECONDS goes to "Confirm it's
+    you" and back to the form, which is then sent again (ADR 0009).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.user.is_authenticated:
+            admin_root = reverse("admin:index")
+            exempt = (reverse("admin:login"), reverse("admin:logout"))
+            in_admin = request.path.startswith(admin_root) and not request.path.startswith(exempt)
+            if in_admin and (answer := confirmation_needed(request)) is not None:
+                return answer
         return self.get_response(request)

@@ -8,6 +8,8 @@ from django.db import models
 from contactpoint.records.models import Organisation, OrganisationKind
 
 VETTING_VALID_FOR = datetime.timedelta(days=3 * 365)
+VETTING_LAPSE_NOTICE = datetime.timedelta(days=90)
+"""How early the team is shown a DBS check about to lapse: long enough to get a new one done."""
 
 
 class Role(models.Model):
@@ -42,6 +44,11 @@ class Profile(models.Model):
     )
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspension_reason = models.CharField(max_length=500, blank=True)
+
+    @property
+    def vetting_lapses_on(self) -> datetime.date | None:
+        """The last day the enhanced DBS check counts (None without one)."""
+        return self.dbs_checked_on + VETTING_VALID_FOR if self.dbs_checked_on else None
 
     def vetting_problems(self, today: datetime.date) -> list[str]:
         """Why this account may not be used today (empty when its vetting is current)."""

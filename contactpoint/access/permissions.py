@@ -10,6 +10,7 @@ MANAGE_SHIELDING = "manage_shielding"
 MANAGE_USERS = "manage_users"
 REVIEW_LINKAGE = "review_linkage"
 MANAGE_FEEDS = "manage_feeds"
+READ_FEED_REPORTS_AREA = "read_feed_reports_area"  # load reports and quarantine for the team's area
 VIEW_ARCHIVE_FIRST_YEAR = "view_archive_first_year"
 VIEW_ARCHIVE_FOR_REVIEW = "view_archive_for_review"  # s47 enquiry, serious case or child death review
 EXPORT_SUBJECT_ACCESS = "export_subject_access"  # subject access requests and rectification

@@ -23,7 +23,7 @@ ROLES: tuple[RoleDefinition, ...] = (
     RoleDefinition(
         "la_management",
         "Local authority ContactPoint team",
-        "Users, shielding, the linkage review queue and audit review for its own area.",
+        "Users, shielding, the linkage review queue, feed reports and audit review for its own area.",
         frozenset(
             {
                 p.SEARCH_CHILDREN,
@@ -34,6 +34,7 @@ ROLES: tuple[RoleDefinition, ...] = (
                 p.MANAGE_SHIELDING,
                 p.MANAGE_USERS,
                 p.REVIEW_LINKAGE,
+                p.READ_FEED_REPORTS_AREA,
                 p.READ_AUDIT_AREA,
                 p.RESPOND_TO_MISUSE,
                 p.VIEW_ARCHIVE_FOR_REVIEW,

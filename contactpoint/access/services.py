@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contactpoint.audit.models import EventType, Outcome
@@ -26,7 +27,7 @@ from contactpoint.records.services import declared_row_sync
 from . import permissions
 from .actors import AccountSuspended, Actor
 from .door import InvolvementView, involvement_view, restricted_for
-from .models import ApiToken, Profile, Role, Shield
+from .models import VETTING_VALID_FOR, ApiToken, Profile, Role, Shield
 from .policies import HasPermission
 from .roles import ROLES
 from .selectors import team_emails
@@ -69,11 +70,13 @@ def user_create(
     family_name: str = "",
     email: str = "",
     home_postcode: str = "",
+    actor: Actor | None = None,
 ) -> tuple[AbstractUser, str]:
     """Create an account bound to an organisation and an area. Returns the user and its password.
 
     An organisation first named here is recorded as accredited: creating an account for its
     staff is the operator's act of accreditation, and an unaccredited one would lock them out.
+    `actor` is who is creating it, for the audit log (the command runs as the operator).
     """
     role = Role.objects.filter(code=role_code).first()
     if role is None:
@@ -92,6 +95,7 @@ def user_create(
     vetting_date = today if vetted else None
     audit_record(
         event_type=EventType.ROLE_OR_VETTING,
+        actor=actor,
         username="operator",
         details={"action": "user_created", "user": username, "role": role_code, "vetted": vetted},
     )
@@ -488,3 +492,104 @@ def shield_review_notify(*, shield: Shield) -> list[str]:
     Shield.objects.filter(pk=shield.pk).update(review_notified_for=shield.review_due)
     shield.review_notified_for = shield.review_due
     return team
+
+
+# The roles an authority's team may give: its own practitioners and its own team. National,
+# data-management, audit and system roles are granted centrally (`contactpoint create_user`).
+TEAM_GRANTABLE_ROLES = ("practitioner", "la_management")
+
+
+@transaction.atomic
+def team_user_create(
+    *,
+    actor: Actor,
+    username: str,
+    role_code: str,
+    organisation_code: str,
+    family_name: str = "",
+    email: str = "",
+) -> tuple[AbstractUser, str]:
+    """An authority's team opens an account for someone in its own area.
+
+    The rules of `contactpoint create_user`, narrowed to the team's reach: the account's area is
+    the team's own, the organisation must already be an accredited one there (naming a new
+    organisation accredits it, which is the operator's act, not the team's), and the role is one
+    of TEAM_GRANTABLE_ROLES. Vetting is recorded afterwards with its real dates (vetting_record).
+    """
+    if not CAN_MANAGE_USERS.allows(actor):
+        raise PermissionDenied(f"{actor.username} may not create accounts.")
+    username = username.strip()
+    if not username:
+        raise ValidationError("Enter a username.")
+    get_user_model().username_validator(username)
+    if role_code not in TEAM_GRANTABLE_ROLES:
+        raise ValidationError(f"Your team cannot give the {role_code!r} role; ask the national team.")
+    area = actor.local_authority
+    organisation = Organisation.objects.filter(
+        Q(pk=area.pk) | Q(local_authority=area), code=organisation_code.strip(), accredited=True
+    ).first()
+    if organisation is None:
+        raise ValidationError(
+            f"No accredited organisation in {area.name} has the code {organisation_code.strip()!r}."
+        )
+    return user_create(
+        username=username,
+        role_code=role_code,
+        organisation_code=organisation.code,
+        local_authority_code=area.code,
+        family_name=family_name,
+        email=email,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def vetting_record(
+    *,
+    user_id: int,
+    actor: Actor,
+    dbs_checked_on: datetime.date,
+    training_completed_on: datetime.date,
+    agreement_signed_on: datetime.date,
+    today: datetime.date | None = None,
+) -> Profile:
+    """Record (or renew) an account's vetting: the enhanced DBS check, training and agreement.
+
+    Only the team of the account's own area may. A date in the future, or a DBS check that has
+    already lapsed, is refused: either would record vetting the person does not have.
+    """
+    profile = Profile.objects.select_related("user", "local_authority").filter(user_id=user_id).first()
+    if profile is None:
+        raise ValidationError(f"No ContactPoint account has id {user_id}.")
+    _check_manages(actor, profile)
+    today = today or datetime.date.today()
+    wanted = {
+        "dbs_checked_on": dbs_checked_on,
+        "training_completed_on": training_completed_on,
+        "agreement_signed_on": agreement_signed_on,
+    }
+    if any(value > today for value in wanted.values()):
+        raise ValidationError("Vetting dates must be today or in the past.")
+    if dbs_checked_on + VETTING_VALID_FOR < today:
+        raise ValidationError(
+            "That DBS check is more than 3 years old and has lapsed: enter the date of a current check."
+        )
+    changed = {
+        name: {
+            "from": getattr(profile, name).isoformat() if getattr(profile, name) else None,
+            "to": value.isoformat(),
+        }
+        for name, value in wanted.items()
+        if getattr(profile, name) != value
+    }
+    if not changed:
+        return profile
+    for name, value in wanted.items():
+        setattr(profile, name, value)
+    profile.save(update_fields=list(wanted))
+    audit_record(
+        event_type=EventType.ROLE_OR_VETTING,
+        actor=actor,
+        details={"action": "vetting_recorded", "user_id": user_id, "changed": changed},
+    )
+    return profile

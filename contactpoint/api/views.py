@@ -4,11 +4,8 @@ and serializes what came back. Errors are raised, and problems.exception_handler
 import datetime
 import hashlib
 import json
-import uuid
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.tasks import TaskResultStatus
@@ -20,12 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contactpoint.access import permissions as p
 from contactpoint.access.door import InvolvementView
-from contactpoint.access.policies import HasPermission, Where
 from contactpoint.access.services import address_change_report, involvement_record, involvement_update
 from contactpoint.feeds.formats.base import UnreadableFile
-from contactpoint.feeds.services import feed_load
+from contactpoint.feeds.selectors import MAY_SUBMIT_FEED
+from contactpoint.feeds.services import feed_submit
 from contactpoint.feeds.tasks import load_feed_task
 from contactpoint.records.models import Source
 
@@ -249,11 +245,6 @@ class ChildAddressApi(APIView):
         return Response(serializers.AddressReportOut(report).data, status=status.HTTP_201_CREATED)
 
 
-MAY_SUBMIT_FEED = HasPermission(p.MANAGE_FEEDS) & Where(
-    lambda actor, source: source.organisation_id == actor.organisation.pk
-)
-
-
 class FeedFilesApi(APIView):
     throttle_classes = [TokenRateThrottle, FeedRateThrottle]
 
@@ -281,21 +272,16 @@ class FeedFilesApi(APIView):
         if not MAY_SUBMIT_FEED.allows(actor, feed_source):
             raise exceptions.PermissionDenied("Your token may not submit files for this source.")
         data = _valid(serializers.FeedFileIn, request)
-        upload = data["file"]
-        if upload.size > settings.CONTACTPOINT_API_FEED_MAX_BYTES:
-            raise exceptions.ValidationError({"file": ["The file is larger than this service accepts."]})
-        path = _keep(upload, source)
-        extracted_at = data.get("extracted_at")
-        if upload.size > settings.CONTACTPOINT_API_FEED_SYNC_MAX_BYTES:
-            result = load_feed_task.enqueue(
-                source, str(path), extracted_at.isoformat() if extracted_at else None
-            )
-            queued = {"status": "queued", "feed_file": None, "task": str(result.id), "report": None}
-            return Response(queued, status=status.HTTP_202_ACCEPTED)
         try:
-            loaded = feed_load(source_code=source, path=path, extracted_at=extracted_at)
-        except UnreadableFile as exc:
-            raise exceptions.ValidationError({"file": [str(exc)]}) from exc
+            submitted = feed_submit(
+                source_code=source, upload=data["file"], extracted_at=data.get("extracted_at")
+            )
+        except (ValidationError, UnreadableFile) as exc:
+            raise exceptions.ValidationError({"file": [getattr(exc, "message", None) or str(exc)]}) from exc
+        if submitted.loaded is None:
+            queued = {"status": "queued", "feed_file": None, "task": submitted.task_id, "report": None}
+            return Response(queued, status=status.HTTP_202_ACCEPTED)
+        loaded = submitted.loaded
         body: dict[str, Any] = {
             "status": "already_loaded" if loaded.already_loaded else "loaded",
             "feed_file": loaded.feed_file.pk,
@@ -325,17 +311,3 @@ class FeedTaskApi(APIView):
         report = result.return_value if result.status == TaskResultStatus.SUCCESSFUL else None
         body = {"task": str(result.id), "status": result.status, "source": feed_source.code, "report": report}
         return Response(body)
-
-
-def _keep(upload, source_code: str) -> Path:
-    """Feed files are kept (the feed file record points at them); the name is ours, not the caller's."""
-    folder = Path(settings.CONTACTPOINT_FEED_UPLOAD_DIR) / source_code
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = Path(upload.name or "").suffix.lower()
-    if suffix not in {".csv", ".jsonl"}:
-        suffix = ".csv"
-    path = folder / f"{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}{suffix}"
-    with path.open("wb") as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
-    return path

@@ -1,10 +1,15 @@
-"""Writes for feeds: registering sources, loading files."""
+"""Writes for feeds: registering sources, loading files, files sent over HTTPS (API or pages)."""
 
 import datetime
+import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,3 +57,45 @@ def feed_load(
     return FeedLoad(
         source=source, path=path, format_name=format_name, extracted_at=extracted_at, progress=progress
     ).run()
+
+
+def feed_upload_keep(*, upload: Any, source_code: str) -> Path:
+    """Feed files are kept (the feed file record points at them); the name is ours, not the sender's."""
+    folder = Path(settings.CONTACTPOINT_FEED_UPLOAD_DIR) / source_code
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = Path(upload.name or "").suffix.lower()
+    if suffix not in {".csv", ".jsonl"}:
+        suffix = ".csv"
+    path = folder / f"{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}{suffix}"
+    with path.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return path
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A sent file: loaded while the sender waited (`loaded`), or queued (`task_id`)."""
+
+    loaded: LoadResult | None
+    task_id: str | None
+
+
+def feed_submit(
+    *, source_code: str, upload: Any, extracted_at: datetime.datetime | None = None
+) -> Submission:
+    """Keep and load a file sent over HTTPS: small files at once, larger ones as a background task.
+
+    The caller has checked that the sender may submit for the source (selectors.MAY_SUBMIT_FEED).
+    Raises ValidationError for a file larger than the service accepts, and the loader's
+    UnreadableFile for one it cannot read at all.
+    """
+    from .tasks import load_feed_task  # the task module imports this one
+
+    if upload.size > settings.CONTACTPOINT_API_FEED_MAX_BYTES:
+        raise ValidationError("The file is larger than this service accepts.")
+    path = feed_upload_keep(upload=upload, source_code=source_code)
+    if upload.size > settings.CONTACTPOINT_API_FEED_SYNC_MAX_BYTES:
+        when = extracted_at.isoformat() if extracted_at else None
+        return Submission(None, str(load_feed_task.enqueue(source_code, str(path), when).id))
+    return Submission(feed_load(source_code=source_code, path=path, extracted_at=extracted_at), None)

@@ -20,6 +20,10 @@ class SourceDefinition:
     authority_rank: int
     identifiers_private: bool
     extra_columns: tuple[str, ...]
+    stale_after_days: int = 365
+    """A record this source has given no new account of (new, changed, withdrawn or sent again
+    after withdrawal) for longer than this counts as stale on the data-quality dashboard: by then
+    the source should have changed or withdrawn it (docs/feeds.md, "Staleness")."""
 
 
 SOURCES: tuple[SourceDefinition, ...] = (
@@ -32,9 +36,18 @@ SOURCES: tuple[SourceDefinition, ...] = (
         10,
         True,
         columns.FORMER_NAMES + columns.RETENTION + columns.CARERS + columns.INVOLVEMENT,
+        stale_after_days=180,
     ),
     SourceDefinition(
-        "gp_registration", "GP registrations", "X26", "NHS England", "must", 20, False, columns.GP
+        "gp_registration",
+        "GP registrations",
+        "X26",
+        "NHS England",
+        "must",
+        20,
+        False,
+        columns.GP,
+        stale_after_days=365,
     ),
     SourceDefinition(
         "school_census",
@@ -45,6 +58,7 @@ SOURCES: tuple[SourceDefinition, ...] = (
         30,
         True,
         columns.SCHOOL + columns.CARERS[:6],
+        stale_after_days=365,
     ),
     SourceDefinition(
         "community_health",
@@ -55,9 +69,18 @@ SOURCES: tuple[SourceDefinition, ...] = (
         35,
         True,
         columns.INVOLVEMENT,
+        stale_after_days=180,
     ),
     SourceDefinition(
-        "child_benefit", "Child benefit", "HMRC", "HM Revenue and Customs", "must", 40, True, columns.CARERS
+        "child_benefit",
+        "Child benefit",
+        "HMRC",
+        "HM Revenue and Customs",
+        "must",
+        40,
+        True,
+        columns.CARERS,
+        stale_after_days=365,
     ),
     SourceDefinition(
         "youth_justice",
@@ -68,6 +91,7 @@ SOURCES: tuple[SourceDefinition, ...] = (
         50,
         True,
         columns.INVOLVEMENT + columns.CARERS[:6],
+        stale_after_days=180,
     ),
     SourceDefinition(
         "canonical",
@@ -83,6 +107,7 @@ SOURCES: tuple[SourceDefinition, ...] = (
         + columns.SCHOOL
         + columns.GP
         + columns.INVOLVEMENT,
+        stale_after_days=365,
     ),
 )
 

@@ -3,10 +3,12 @@
 import datetime
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
@@ -14,7 +16,9 @@ from contactpoint.access.door import SEES_THROUGH_SHIELD
 from contactpoint.access.models import Shield
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
-from contactpoint.feeds.models import SourceRecord
+from contactpoint.feeds.models import FeedFile, FeedFileStatus, SourceRecord
+from contactpoint.feeds.sources import BY_CODE as SOURCES_BY_CODE
+from contactpoint.feeds.sources import SOURCES
 from contactpoint.records.models import (
     Child,
     ChildIdentifier,
@@ -22,6 +26,7 @@ from contactpoint.records.models import (
     GPRegistration,
     Involvement,
     Organisation,
+    OrganisationKind,
 )
 
 from .model import COMPARISONS
@@ -39,9 +44,14 @@ def links_export_rows() -> Iterator[tuple[str, str, str]]:
         yield source, record_id, child or ""
 
 
-def quality_report() -> dict:
-    """Per source: records, linked, share with an NHS number, children they reach; and the queue."""
+def quality_report(*, area: Organisation | None = None, now: datetime.datetime | None = None) -> dict:
+    """Per source: records, linked, share with an NHS number, children they reach, stale records
+    and the newest extract; and the review queue. With `area`, only what concerns that authority
+    (`records_in_area`, and pairs where either child is known there)."""
+    now = now or timezone.now()
     live = SourceRecord.objects.filter(withdrawn_at__isnull=True)
+    if area is not None:
+        live = live.filter(records_in_area(area))
     per_source = (
         live.values("source__code")
         .annotate(
@@ -49,12 +59,20 @@ def quality_report() -> dict:
             linked=Count("pk", filter=Q(child__isnull=False)),
             with_nhs=Count("pk", filter=~Q(nhs_number="")),
             children=Count("child", distinct=True),
+            stale=Count("pk", filter=_stale(now)),
         )
         .order_by("source__code")
+    )
+    latest = dict(
+        FeedFile.objects.filter(status=FeedFileStatus.LOADED)
+        .values("source__code")
+        .annotate(latest=Max("extracted_at"))
+        .values_list("source__code", "latest")
     )
     sources = []
     for row in per_source:
         total = row["records"] or 1
+        declared = SOURCES_BY_CODE.get(row["source__code"])
         sources.append(
             {
                 "source": row["source__code"],
@@ -62,14 +80,58 @@ def quality_report() -> dict:
                 "match_rate": round(row["linked"] / total, 4),
                 "nhs_number_share": round(row["with_nhs"] / total, 4),
                 "children": row["children"],
+                "stale": row["stale"],
+                "stale_share": round(row["stale"] / total, 4),
+                "stale_after_days": declared.stale_after_days if declared else None,
+                "latest_extract": latest.get(row["source__code"]),
             }
         )
     open_items = ReviewItem.objects.filter(status=ReviewStatus.OPEN)
+    if area is not None:
+        open_items = _pairs_in_area(area, open_items, "child_a_id", "child_b_id")
     return {
         "sources": sources,
         "review_queue": open_items.count(),
         "review_guarded": open_items.exclude(reason__startswith="between").count(),
     }
+
+
+def local_authorities() -> QuerySet[Organisation]:
+    """The areas a data manager can choose between on the dashboard."""
+    return Organisation.objects.filter(kind=OrganisationKind.LOCAL_AUTHORITY).order_by("name")
+
+
+def _stale(now: datetime.datetime) -> Q:
+    """Records whose source has given no new account of them for longer than it should (docs/feeds.md)."""
+    stale = Q(pk__in=[])
+    for source in SOURCES:
+        cutoff = now - datetime.timedelta(days=source.stale_after_days)
+        stale |= Q(source__code=source.code, asserted_at__lt=cutoff)
+    return stale
+
+
+def records_in_area(area: Organisation) -> Q:
+    """Source records that concern an authority: from a source run in its area, naming a school, GP
+    practice or service there, or linked to a child known there (as children_in_area decides)."""
+    in_area = Q(organisation=area) | Q(organisation__local_authority=area)
+    codes = list(
+        Organisation.objects.filter(Q(pk=area.pk) | Q(local_authority=area)).values_list("code", flat=True)
+    )
+    child = OuterRef("child_id")
+    live = {"superseded_at__isnull": True, "child_id": child}
+    return cast(
+        Q,
+        Q(source__organisation=area)
+        | Q(source__organisation__local_authority=area)
+        | Q(extras__school__code__in=codes)
+        | Q(extras__gp__code__in=codes)
+        | Q(extras__involvement__organisation_code__in=codes)
+        | Exists(EducationSetting.objects.filter(in_area, **live))
+        | Exists(GPRegistration.objects.filter(in_area, **live))
+        | Exists(Involvement.objects.filter(in_area, **live))
+        | Exists(ChildIdentifier.objects.filter(issuer=area, scheme="upn", **live))
+        | Exists(Shield.objects.filter(local_authority=area, ended_at__isnull=True, child_id=child)),
+    )
 
 
 def false_merge_estimate() -> dict[str, float]:
@@ -149,8 +211,12 @@ def _in_scope(actor: Actor, queryset: QuerySet, a: str, b: str) -> QuerySet:
     """Pairs (review items or merges) where either child is in the actor's area, or all of them."""
     if sees_every_area(actor):
         return queryset
+    return _pairs_in_area(actor.local_authority, queryset, a, b)
+
+
+def _pairs_in_area(local_authority: Organisation, queryset: QuerySet, a: str, b: str) -> QuerySet:
     pairs = queryset.values_list(a, b)
-    area = children_in_area(actor.local_authority, among={x for pair in pairs for x in pair})
+    area = children_in_area(local_authority, among={x for pair in pairs for x in pair})
     return queryset.filter(Q(**{f"{a}__in": area}) | Q(**{f"{b}__in": area}))
 
 

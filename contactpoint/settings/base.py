@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "contactpoint.access.middleware.SessionTimeoutMiddleware",
     "contactpoint.access.middleware.SecondFactorRequiredMiddleware",
+    "contactpoint.access.middleware.AdminReauthMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

@@ -24,6 +24,19 @@ NO_CHILD_DATA = {
     # Shield reviews: the shield's ContactPoint ID, reason and dates; the record opens through the door.
     "contactpoint.web.shield_views.shields",
     "contactpoint.web.shield_views.shield_review",
+    "contactpoint.web.shield_views.shield_new",  # a ContactPoint ID and a reason, nothing about the child
+    # The team's accounts: usernames, roles, organisations and vetting dates, no child's data.
+    "contactpoint.web.user_views.users",
+    "contactpoint.web.user_views.user_new",
+    "contactpoint.web.user_views.user_detail",
+    "contactpoint.web.user_views.user_vetting",
+    "contactpoint.web.user_views.user_status",
+    # Feed loads: counts, reasons and column names; sending a file answers with its load report.
+    # Quarantined rows are shown only by web.feed_views.quarantine, through
+    # feeds.selectors.quarantine_rows_show (area and audit).
+    "contactpoint.web.feed_views.loads",
+    "contactpoint.web.feed_views.load",
+    "contactpoint.web.feed_views.resend",
     "contactpoint.web.views.activity",  # the user's own audit trail: ContactPoint IDs and reasons only
     "django.contrib.auth.views.LoginView",
     "django.contrib.auth.views.LogoutView",

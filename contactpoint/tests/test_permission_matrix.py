@@ -45,6 +45,14 @@ CELLS = (
     Cell("shield reviews", "-"),
     Cell("shield review", "own area"),
     Cell("shield review", "other area"),
+    Cell("shield a child", "-"),
+    Cell("users", "-"),
+    Cell("create a user", "-"),
+    Cell("user", "own area"),
+    Cell("user", "other area"),
+    Cell("feed loads", "-"),
+    Cell("quarantine", "-"),
+    Cell("send a feed file", "national source"),
     Cell("linkage review queue", "-"),
     Cell("linkage review pair", "in area"),
     Cell("linkage merges", "-"),
@@ -81,6 +89,14 @@ EXPECTED = {
     Cell("shield reviews", "-"): ("403", "200", "403", "403", "403"),
     Cell("shield review", "own area"): ("403", "200", "403", "403", "403"),
     Cell("shield review", "other area"): ("403", "404", "403", "403", "403"),
+    Cell("shield a child", "-"): ("403", "200", "403", "403", "403"),
+    Cell("users", "-"): ("403", "200", "403", "403", "403"),
+    Cell("create a user", "-"): ("403", "200", "403", "403", "403"),
+    Cell("user", "own area"): ("403", "200", "403", "403", "403"),
+    Cell("user", "other area"): ("403", "404", "403", "403", "403"),
+    Cell("feed loads", "-"): ("403", "200", "403", "200", "403"),
+    Cell("quarantine", "-"): ("403", "200", "403", "200", "403"),
+    Cell("send a feed file", "national source"): ("403", "403", "403", "403", "403"),
     Cell("linkage review queue", "-"): ("403", "200", "403", "200", "403"),
     Cell("linkage review pair", "in area"): ("403", "200", "403", "200", "403"),
     Cell("linkage merges", "-"): ("403", "200", "403", "200", "403"),
@@ -109,6 +125,13 @@ def test_every_web_page_is_in_the_matrix():
         "contactpoint.web.linkage_views.review_item",
         "contactpoint.web.linkage_views.merges",
         "contactpoint.web.linkage_views.quality",
+        "contactpoint.web.shield_views.shield_new",
+        "contactpoint.web.user_views.users",
+        "contactpoint.web.user_views.user_new",
+        "contactpoint.web.user_views.user_detail",
+        "contactpoint.web.feed_views.loads",
+        "contactpoint.web.feed_views.quarantine",
+        "contactpoint.web.feed_views.resend",
     }
     # The involvement steps after the first share its permission check; health answers everyone.
     follow_on = {
@@ -119,6 +142,11 @@ def test_every_web_page_is_in_the_matrix():
         # Linkage review: the decision check and a merge's undo share their first page's check.
         "contactpoint.web.linkage_views.review_check",
         "contactpoint.web.linkage_views.merge_split",
+        # A user's vetting and status pages share the user page's check (test_user_pages).
+        "contactpoint.web.user_views.user_vetting",
+        "contactpoint.web.user_views.user_status",
+        # One load's report shares the load list's check (test_feed_pages).
+        "contactpoint.web.feed_views.load",
     }
     assert pages - covered - follow_on == set()
 
@@ -177,6 +205,16 @@ def _request(client, cell: Cell, world) -> str:
         "shield review": lambda: reverse(
             "web:shield_review", args=[own_shield.pk if cell.state == "own area" else other_shield.pk]
         ),
+        "shield a child": lambda: reverse("web:shield_new"),
+        "users": lambda: reverse("web:users"),
+        "create a user": lambda: reverse("web:user_new"),
+        "user": lambda: reverse(
+            "web:user",
+            args=[built.practitioner.pk if cell.state == "own area" else built.other_team.pk],
+        ),
+        "feed loads": lambda: reverse("web:feeds"),
+        "quarantine": lambda: reverse("web:quarantine"),
+        "send a feed file": lambda: reverse("web:feed_resend", args=["gp_registration"]),
         "linkage review queue": lambda: reverse("web:review_queue"),
         "linkage review pair": lambda: reverse("web:review_item", args=[ReviewItem.objects.get().pk]),
         "linkage merges": lambda: reverse("web:merges"),

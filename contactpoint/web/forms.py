@@ -288,3 +288,31 @@ class MergeUndoForm(forms.Form):
         if not reason:
             raise forms.ValidationError("Enter why these are two different children")
         return reason
+
+
+class ShieldAddForm(forms.Form):
+    """Shielding a child: the ContactPoint ID and the reason, which the audit log and reviews keep."""
+
+    contactpoint_id = forms.CharField(
+        label="ContactPoint ID of the child",
+        max_length=20,
+        help_text="On the child's record, for example CP4X8K2M9QZT7VA",
+        error_messages={"required": "Enter the child's ContactPoint ID"},
+    )
+    reason = forms.CharField(
+        label="Why must this child be shielded?",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example, a family in a refuge. Kept with the shield and in the audit log; "
+        "do not include case notes.",
+        error_messages={"required": "Enter why the child must be shielded"},
+    )
+
+    def clean_contactpoint_id(self) -> str:
+        return "".join(str(self.cleaned_data["contactpoint_id"]).split()).upper()
+
+    def clean_reason(self) -> str:
+        reason = " ".join(str(self.cleaned_data.get("reason") or "").split())
+        if not reason:
+            raise forms.ValidationError("Enter why the child must be shielded")
+        return reason

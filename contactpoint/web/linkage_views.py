@@ -142,15 +142,25 @@ def merge_split(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def quality(request: HttpRequest) -> HttpResponse:
-    """Index-wide counts per source: no child's details."""
+    """Counts per source, no child's details: a team's own area, or any area (or all) for data managers."""
     actor = actor_for(request)
     if not (actor.can(p.REVIEW_LINKAGE) or actor.can(p.MANAGE_FEEDS)):
         raise PermissionDenied("Your role cannot see the data-quality dashboard.")
-    report = linkage.quality_report()
+    areas = list(linkage.local_authorities()) if linkage.sees_every_area(actor) else []
+    if areas:
+        area = next((la for la in areas if la.code == request.GET.get("area")), None)
+    else:
+        area = actor.local_authority
+    report = linkage.quality_report(area=area)
     context = {
         "report": report,
         "estimate": linkage.false_merge_estimate(),
         "most_children": max([s["children"] for s in report["sources"]] + [1]),
         "may_review": actor.can(p.REVIEW_LINKAGE),
+        "area": area,
+        "areas": [{"value": "", "text": "The whole index", "selected": area is None}]
+        + [{"value": la.code, "text": la.name, "selected": la == area} for la in areas]
+        if areas
+        else [],
     }
     return render(request, "web/quality.html", context)

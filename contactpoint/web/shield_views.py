@@ -1,4 +1,5 @@
-"""Shield reviews for the shielding authority's team: renew with a new review date, or end.
+"""Shields for an authority's team: shield a child, and review shields (renew with a new review
+date, or end).
 
 The pages show a shield's ContactPoint ID, reason and dates, never the child's details: the team
 opens the record itself through the usual reason step when it needs to.
@@ -17,9 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from contactpoint.access import permissions as p
 from contactpoint.access.reauth import recent_second_factor_required
 from contactpoint.access.selectors import shields_for_team
-from contactpoint.access.services import SHIELD_REVIEW_INTERVAL, shield_end, shield_renew
+from contactpoint.access.services import SHIELD_REVIEW_INTERVAL, shield_add, shield_end, shield_renew
+from contactpoint.records.selectors import child_by_contactpoint_id
 
-from .forms import ShieldReviewForm
+from .forms import ShieldAddForm, ShieldReviewForm
 from .record_views import actor_for
 
 
@@ -66,3 +68,34 @@ def shield_review(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "web/shield_review.html", {"form": form, "shield": shield, "default_due": default_due}
     )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+@recent_second_factor_required(methods=["POST"])
+def shield_new(request: HttpRequest) -> HttpResponse:
+    """Shield a child by ContactPoint ID with a reason; the access service checks and audits it."""
+    actor = actor_for(request)
+    if not actor.can(p.MANAGE_SHIELDING):
+        raise PermissionDenied("Only a local authority's ContactPoint team manages shields.")
+    form = ShieldAddForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        child = child_by_contactpoint_id(contactpoint_id=data["contactpoint_id"])
+        if child is None:
+            form.add_error("contactpoint_id", "No child has that ContactPoint ID: check it on the record")
+        else:
+            try:
+                shield = shield_add(child=child, actor=actor, reason=data["reason"])
+            except (ValidationError, PermissionDenied) as refusal:
+                message = refusal.messages[0] if isinstance(refusal, ValidationError) else str(refusal)
+                form.add_error("contactpoint_id", message)
+            else:
+                messages.success(
+                    request,
+                    f"{child.contactpoint_id} is shielded by {shield.local_authority.name}; "
+                    f"review due {shield.review_due:%d %B %Y}.",
+                )
+                return redirect("web:shields")
+    return render(request, "web/shield_new.html", {"form": form})

@@ -3,7 +3,7 @@ from django.urls import path
 
 from contactpoint.access.forms import VettedAuthenticationForm
 
-from . import involvement_views, linkage_views, record_views, shield_views, views
+from . import feed_views, involvement_views, linkage_views, record_views, shield_views, user_views, views
 
 app_name = "web"
 
@@ -42,7 +42,17 @@ urlpatterns = [
     ),
     path("activity/", views.activity, name="activity"),
     path("shields/", shield_views.shields, name="shields"),
+    path("shields/new/", shield_views.shield_new, name="shield_new"),
     path("shields/<int:pk>/review/", shield_views.shield_review, name="shield_review"),
+    path("users/", user_views.users, name="users"),
+    path("users/new/", user_views.user_new, name="user_new"),
+    path("users/<int:pk>/", user_views.user_detail, name="user"),
+    path("users/<int:pk>/vetting/", user_views.user_vetting, name="user_vetting"),
+    path("users/<int:pk>/status/", user_views.user_status, name="user_status"),
+    path("feeds/", feed_views.loads, name="feeds"),
+    path("feeds/<int:pk>/", feed_views.load, name="feed_load"),
+    path("feeds/quarantine/", feed_views.quarantine, name="quarantine"),
+    path("feeds/sources/<slug:source>/send/", feed_views.resend, name="feed_resend"),
     path("linkage/review/", linkage_views.review_queue, name="review_queue"),
     path("linkage/review/<int:pk>/", linkage_views.review_item, name="review_item"),
     path("linkage/review/<int:pk>/check/", linkage_views.review_check, name="review_check"),

@@ -3,13 +3,14 @@
 import json
 
 from django.core.management.base import BaseCommand
+from django.core.serializers.json import DjangoJSONEncoder
 
 from contactpoint.linkage.selectors import false_merge_estimate, quality_report
 
 
 class Command(BaseCommand):
-    help = "Match rate, NHS number share and children per source; review queue; false-merge estimate (JSON)."
+    help = "Per source: match rate, NHS share, children, stale records; review queue; merge risk (JSON)."
 
     def handle(self, *args, **options):
         report = quality_report() | {"false_merge_risk": false_merge_estimate()}
-        self.stdout.write(json.dumps(report, indent=1))
+        self.stdout.write(json.dumps(report, indent=1, cls=DjangoJSONEncoder))
