@@ -4,7 +4,9 @@ Candidates come from the linkage candidate index (the same blocking keys as link
 scored in-process by the same match model, and each child takes the score of its best-matching
 source record (a child is found by a former name or an old address as PDS finds them). Access
 rules apply inside the search: a child shielded from the searcher is scored on the fields a
-shielded record shows (names, gender, birth date) and so is never found by address or identifier.
+shielded record shows (names, gender, birth date), and a search that uses a field the shield
+hides (postcode, NHS number, UPN) does not return it at all (domain rules, section 4): an answer
+to "this name at this address" would confirm where the child lives.
 Every search is audited with its criteria and the ids it returned, in the same transaction.
 """
 
@@ -222,7 +224,7 @@ def _rank(
     hits = []
     for child, records in candidates.items():
         found = scope.get(child)
-        if found is None:
+        if found is None or (found.restricted and _uses_hidden_field(criteria)):
             continue
         best = max(
             (_score(model, q, r, found, criteria) for q in queries for r in records), key=lambda s: s.evidence
@@ -232,6 +234,10 @@ def _rank(
         hits.append(_hit(found, best, model))
     hits.sort(key=lambda h: (-h.score, h.family_name, h.given_name, h.id))
     return hits
+
+
+def _uses_hidden_field(criteria: SearchCriteria) -> bool:
+    return bool(criteria.postcode.strip() or criteria.nhs_number.strip() or criteria.upn.strip())
 
 
 def _score(

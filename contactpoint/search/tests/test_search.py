@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 
+from contactpoint.access.actors import Actor
 from contactpoint.access.models import Shield
 from contactpoint.access.tests.factories import actor_for, make_user
 from contactpoint.audit.models import AuditEvent, EventType
@@ -168,11 +169,19 @@ def test_a_shielded_child_is_found_only_by_its_visible_fields(index, actor):
     assert ids(by_name) == [child.contactpoint_id]
     hit = by_name.hits[0]
     assert hit.shielded and hit.postcode_district == "" and "postcode" not in hit.matched
-    by_postcode = search(
-        actor, family_name="Okafr", date_of_birth=datetime.date(2015, 12, 3), postcode="M1 4BT"
+    by_fuzzy_name = search(actor, family_name="Okafr", date_of_birth=datetime.date(2015, 12, 3))
+    assert ids(by_fuzzy_name) == [child.contactpoint_id]
+    # A hidden field in the search, even beside visible ones that match, returns nothing of it.
+    for hidden in ({"postcode": "M1 4BT"}, {"postcode": "ZZ9 9ZZ"}):
+        found = search(actor, family_name="Okafr", date_of_birth=datetime.date(2015, 12, 3), **hidden)
+        assert child.contactpoint_id not in ids(found)
+    team_search = search(
+        Actor.for_user(team.user),
+        family_name="Okafr",
+        date_of_birth=datetime.date(2015, 12, 3),
+        postcode="M1 4BT",
     )
-    unshielded = search(actor, family_name="Okafr", date_of_birth=datetime.date(2015, 12, 3))
-    assert by_postcode.hits[0].score == unshielded.hits[0].score  # the address did not help
+    assert ids(team_search) == [child.contactpoint_id]  # the shielding team sees everything
 
 
 def test_every_search_is_audited_with_its_criteria_and_results(index, actor):
