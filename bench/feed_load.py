@@ -1,14 +1,17 @@
 """Feed load throughput: one canonical file into PostgreSQL and SQLite, with and without workers.
 
-Run:  .venv/bin/python bench/feed_load.py [--children 1030000] [--data DIR]
+Run:  .venv/bin/python bench/feed_load.py [--children 1030000] [--data DIR] [--baseline DIR]
 Generates a synthetic population (or reuses DIR), then times `contactpoint load_feed` of its
 GP registration file (about 0.97 rows per child) into fresh databases, in one run, and prints
-rows per second for each case and the ratios between them.
+rows per second for each case and the ratios between them. `--baseline DIR` (an export of an
+earlier commit, e.g. `git archive main | tar -x -C DIR`) runs each case with that code too,
+interleaved with the current code, so both see the same machine load.
 """
 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -19,10 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PG = "postgres://postgres@127.0.0.1:5432/{name}"
 
 
-def contactpoint(*args: str, env: dict[str, str]) -> str:
+def contactpoint(*args: str, env: dict[str, str], code: Path = ROOT) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "contactpoint.manage", *args],
-        env=env,
+        cwd=code,
+        env={**env, "PYTHONPATH": str(code)},
         check=True,
         capture_output=True,
         text=True,
@@ -39,8 +43,10 @@ def fresh_database(kind: str, workdir: Path, label: str) -> str:
     return PG.format(name=name)
 
 
-def time_load(kind: str, workers: int, feed: Path, workdir: Path) -> tuple[float, int]:
-    label = f"{kind}_w{workers}"
+def time_load(
+    kind: str, workers: int, feed: Path, workdir: Path, code: Path = ROOT
+) -> tuple[float, int, float]:
+    label = f"{kind}_w{workers}_{'current' if code == ROOT else 'baseline'}"
     env = {
         **os.environ,
         "DATABASE_URL": fresh_database(kind, workdir, label),
@@ -48,8 +54,9 @@ def time_load(kind: str, workers: int, feed: Path, workdir: Path) -> tuple[float
         "DJANGO_SETTINGS_MODULE": "contactpoint.settings.local",
         "CONTACTPOINT_DATA_DIR": str(workdir),
     }
-    contactpoint("migrate", env=env)
-    contactpoint("sync_sources", env=env)
+    contactpoint("migrate", env=env, code=code)
+    contactpoint("sync_sources", env=env, code=code)
+    cpu = _children_cpu()
     started = time.perf_counter()
     out = contactpoint(
         "load_feed",
@@ -61,10 +68,18 @@ def time_load(kind: str, workers: int, feed: Path, workdir: Path) -> tuple[float
         "-v",
         "0",
         env=env,
+        code=code,
     )
     elapsed = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
     rows = int(out.split("rows read: ")[1].split()[0])
-    return elapsed, rows
+    return elapsed, rows, cpu
+
+
+def _children_cpu() -> float:
+    """CPU seconds used by finished child processes: the loader and its workers, not PostgreSQL."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -72,6 +87,7 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=1_030_000)
     parser.add_argument("--data", type=Path)
     parser.add_argument("--cases", default="postgresql:2,postgresql:0,sqlite:2,sqlite:0")
+    parser.add_argument("--baseline", type=Path, help="a directory holding an earlier version's code")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="feedbench-"))
     data = args.data or workdir / "population"
@@ -86,18 +102,26 @@ def main() -> None:
     rows_in_file = json.loads((data / "manifest.json").read_text())["rows"]["gp_registration"]
     print(f"file: {feed} ({feed.stat().st_size / 1e6:.0f} MB, {rows_in_file} rows)")
     results = {}
+    versions = [("current", ROOT)] + ([("baseline", args.baseline.resolve())] if args.baseline else [])
     for case in args.cases.split(","):
         kind, workers = case.split(":")
-        elapsed, rows = time_load(kind, int(workers), feed, workdir)
-        results[case] = rows / elapsed
-        print(
-            f"{kind:>10}  workers={workers}  {rows} rows  {elapsed:6.1f} s  {rows / elapsed:8.0f} rows/s",
-            flush=True,
-        )
+        for version, code in versions:
+            elapsed, rows, cpu = time_load(kind, int(workers), feed, workdir, code)
+            label = f"{case} {version}" if args.baseline else case
+            results[label] = rows / elapsed
+            print(
+                f"{kind:>10}  workers={workers}  {version:>8}  {rows} rows  {elapsed:6.1f} s  "
+                f"{rows / elapsed:8.0f} rows/s  loader CPU {cpu / rows * 1e6:5.1f} µs/row",
+                flush=True,
+            )
     base = next(iter(results))
-    for case, rate in results.items():
-        print(f"ratio {case} / {base}: {rate / results[base]:.2f}")
-    print(f"reproduce: {sys.executable} bench/feed_load.py --children {args.children} --cases {args.cases}")
+    for label, rate in results.items():
+        print(f"ratio {label} / {base}: {rate / results[base]:.2f}")
+    baseline = f" --baseline {args.baseline}" if args.baseline else ""
+    print(
+        f"reproduce: {sys.executable} bench/feed_load.py --children {args.children} "
+        f"--cases {args.cases}{baseline}"
+    )
 
 
 if __name__ == "__main__":

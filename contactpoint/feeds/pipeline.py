@@ -6,11 +6,12 @@ beyond the validation rules, and results do not depend on which process or order
 """
 
 import datetime
-import hashlib
+import gc
 import json
 from typing import Any, NamedTuple
 
 from . import normalise as n
+from .columnar import BatchValidator, content_hash
 from .validation import PARSERS, VALUE_COLUMNS, QuarantineReason, RowValidator, Warning
 from .workers import Spec
 
@@ -19,6 +20,7 @@ from .workers import Spec
 RawTuple = tuple[int, list[str] | dict[str, str], bool]
 DATE_OF_BIRTH = VALUE_COLUMNS.index("date_of_birth")
 _validators: dict[Spec, RowValidator] = {}
+_batch_validators: dict[Spec, BatchValidator] = {}
 _parse_record_id = PARSERS["source_record_id"][0]
 
 
@@ -39,12 +41,6 @@ def record_id(raw: str) -> str:
         return _parse_record_id(raw)[0]
     except n.Invalid:
         return ""  # too long: validation leaves it out, and the row is quarantined for it
-
-
-def content_hash(stored: list[Any]) -> str:
-    """What the source said, fingerprinted, so an unchanged record costs no write."""
-    text = "\x1f".join("" if value is None else str(value) for value in stored)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 class Prepared(NamedTuple):
@@ -68,7 +64,27 @@ def prepare(spec: Spec, rows: list[RawTuple], duplicates: frozenset[int] = froze
     and for quarantined rows the cells the source may correct.
 
     A row in `duplicates` repeats an earlier record id of the file: unless it is quarantined for
-    another reason already, it is quarantined as a duplicate, keeping its values as validated."""
+    another reason already, it is quarantined as a duplicate, keeping its values as validated.
+    Validation runs column by column over the batch (columnar.py)."""
+    validator = _batch_validators.get(spec)
+    if validator is None:
+        accepted, today, header = spec
+        validator = _batch_validators[spec] = BatchValidator(accepted=accepted, today=today, header=header)
+    # A batch allocates tens of thousands of small, acyclic objects; the cyclic collector's passes
+    # over them cost about a sixth of validation and free nothing that reference counts do not.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return validator.validate(rows, duplicates, Prepared)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def prepare_by_row(
+    spec: Spec, rows: list[RawTuple], duplicates: frozenset[int] = frozenset()
+) -> list[Prepared]:
+    """The same as prepare(), one row at a time with RowValidator: the reference it is tested against."""
     accepted, today, header = spec
     validator = _validators.get(spec)
     if validator is None:
