@@ -1,21 +1,26 @@
 """Loading one feed file: validate every row, write in batches, resume exactly after a crash.
 
-Crash safety comes from one rule: each batch's rows, its quarantine and warning rows, and the
-ledger's resume point and report are committed in the same transaction. A load killed at any
-moment leaves whole batches only, and a re-run skips exactly the rows already committed, so it
-ends with the same database as a load that was never interrupted.
+Crash safety comes from one rule: each batch's rows, its quarantine and warning rows, and its
+ledger row (FeedBatch: the rows it covered and its report) are committed in the same transaction.
+A load killed at any moment leaves whole batches only, and a re-run skips exactly the rows of the
+committed batches, so it ends with the same database as a load that was never interrupted.
+
+On PostgreSQL, large files are validated *and written* by worker processes, each over its own
+connection, so no validated row travels back to one writing process (docs/adr/0002).
 """
 
 import datetime
 import hashlib
-from collections import Counter
+import multiprocessing
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from contactpoint.audit.models import EventType
@@ -24,8 +29,10 @@ from contactpoint.records.models import Source
 
 from . import columns, formats
 from . import normalise as n
+from . import workers as worker_state
 from .models import (
     DataQualityWarning,
+    FeedBatch,
     FeedFile,
     FeedFileStatus,
     QuarantinedRow,
@@ -33,8 +40,10 @@ from .models import (
     SourceRecord,
     SourceRecordVersion,
 )
-from .pipeline import Prepared, validated_batches
-from .validation import VALUE_COLUMNS, QuarantineReason
+from .pipeline import Chunk, Prepared, prepare, record_id
+from .validation import VALUE_COLUMNS
+from .workers import FileJob
+from .workers import setup as worker_setup
 
 BATCH_SIZE = 5000
 WORKER_THRESHOLD_BYTES = 8 * 1024 * 1024
@@ -124,10 +133,11 @@ class FeedLoad:
         self.progress = progress
         self.accepted = accepted_columns(source)
         self.workers = workers if workers is not None else _default_workers(path)
+        self.refused: set[str] = set()  # filled while the file is read
 
     def run(self) -> LoadResult:
         try:
-            feed_file = self._ledger_entry()
+            feed_file = self.ledger_entry()
             if feed_file.status == FeedFileStatus.LOADED:
                 return LoadResult(feed_file, already_loaded=True)
             self._load(feed_file)
@@ -135,7 +145,7 @@ class FeedLoad:
         finally:
             self.reader.close()
 
-    def _ledger_entry(self) -> FeedFile:
+    def ledger_entry(self) -> FeedFile:
         feed_file, _ = FeedFile.objects.get_or_create(
             source=self.source,
             sha256=file_sha256(self.path),
@@ -148,69 +158,199 @@ class FeedLoad:
         )
         return feed_file
 
-    def _load(self, feed_file: FeedFile) -> None:
-        spec = (self.accepted, timezone.localdate(feed_file.extracted_at), self.reader.header)
+    def file_job(self, feed_file: FeedFile) -> FileJob:
         context = _LoadContext.for_file(feed_file)
-        self.seen: set[str] = set()
-        self.refused: set[str] = set(feed_file.report["refused_columns"])
-        for outcomes in validated_batches(self._chunks(feed_file), spec, self.workers):
-            batch = _Batch(feed_file, context)
-            for outcome in outcomes:
-                if outcome.source_record_id in self.seen and not outcome.quarantine:
-                    outcome.quarantine.append(QuarantineReason.DUPLICATE_IN_FILE)
-                    kept = dict(zip(VALUE_COLUMNS, (str(v or "") for v in outcome.stored), strict=False))
-                    outcome = outcome._replace(stored=[], kept=kept)
-                self.seen.add(outcome.source_record_id)
-                batch.add(outcome)
-            self._commit(batch)
-        self._commit(_Batch(feed_file, context), final=True)
+        return FileJob(
+            spec=(self.accepted, timezone.localdate(feed_file.extracted_at), self.reader.header),
+            feed_file_id=feed_file.pk,
+            source_id=feed_file.source_id,
+            extracted_at=feed_file.extracted_at,
+            has_earlier_records=context.has_earlier_records,
+            open_quarantine=context.open_quarantine,
+            workers_write=self._workers_can_write(),
+        )
 
-    def _chunks(self, feed_file: FeedFile) -> Iterator[list[formats.RawRow]]:
-        """Raw rows in batches, skipping (but remembering) rows a crashed run already committed."""
+    def _load(self, feed_file: FeedFile) -> None:
+        job = self.file_job(feed_file)
+        committed = list(
+            FeedBatch.objects.filter(file=feed_file)
+            .order_by("first_row")
+            .values_list("first_row", "last_row", "report")
+        )
+        report = merged_report([r for _, _, r in committed], [])
+        for rows, batch_report in self._results(self.chunks([(f, last) for f, last, _ in committed]), job):
+            if batch_report is not None:  # None: a batch an earlier, killed run had already committed
+                report = merged_report([report, batch_report], sorted(self.refused - {""}))
+                FeedFile.objects.filter(pk=feed_file.pk).update(rows_done=report["rows_read"], report=report)
+            if self.progress and rows:
+                self.progress(rows)
+        self._finish(feed_file)
+
+    def _workers_can_write(self) -> bool:
+        """Workers write their own batches on PostgreSQL, over their own connections.
+
+        Not on SQLite (one writer at a time) and not inside a caller's transaction: a worker's
+        connection could not see the uncommitted ledger row its batches refer to.
+        """
+        return self.workers > 0 and connection.vendor == "postgresql" and not connection.in_atomic_block
+
+    def chunks(self, committed: list[tuple[int, int]]) -> Iterator[Chunk]:
+        """Raw rows in batches of consecutive rows, skipping the batches a killed run committed.
+
+        Every row's record id is read here, in file order, so a repeat of an earlier row is known
+        before any process validates it: duplicates come out the same whichever batches were
+        already committed and in whatever order the others commit.
+        """
         header = self.reader.header
-        srid_at = header.index("source_record_id") if header else None
+        srid_at = len(header) - 1 - header[::-1].index("source_record_id") if header else -1
         if header:
             self.refused.update(column for column in header if column not in self.accepted)
-        chunk: list[formats.RawRow] = []
+        done = iter(committed)
+        skip = next(done, None)
+        seen: set[str] = set()
+        rows: list[formats.RawRow] = []
+        duplicates: set[int] = set()
         for row in self.reader.rows():
             number, cells, _ = row
             if isinstance(cells, dict):
                 self.refused.update(column for column in cells if column not in self.accepted)
-            if number <= feed_file.rows_done:
-                srid = cells.get("source_record_id", "") if isinstance(cells, dict) else _cell(cells, srid_at)
-                self.seen.add(n.text(srid, max_length=10**9)[0])
+                srid = record_id(cells.get("source_record_id", ""))
+            else:
+                srid = record_id(cells[srid_at] if 0 <= srid_at < len(cells) else "")
+            repeated = srid in seen
+            seen.add(srid)
+            while skip is not None and skip[1] < number:
+                skip = next(done, None)
+            if skip is not None and skip[0] <= number:
+                if rows:  # a batch holds consecutive rows only, so its range is exact
+                    yield Chunk(rows[0][0], rows[-1][0], rows, frozenset(duplicates))
+                    rows, duplicates = [], set()
                 continue
-            chunk.append(row)
-            if len(chunk) >= self.batch_size:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+            rows.append(row)
+            if repeated:
+                duplicates.add(number)
+            if len(rows) >= self.batch_size:
+                yield Chunk(rows[0][0], rows[-1][0], rows, frozenset(duplicates))
+                rows, duplicates = [], set()
+        if rows:
+            yield Chunk(rows[0][0], rows[-1][0], rows, frozenset(duplicates))
 
-    def _commit(self, batch: "_Batch", final: bool = False) -> None:
+    def _results(self, chunks: Iterable[Chunk], job: FileJob) -> Iterator[tuple[int, dict[str, Any] | None]]:
+        """Each batch's row count and report, in file order, as the batches commit."""
+        if self.workers <= 0:
+            for chunk in chunks:
+                prepared = prepare(job.spec, chunk.rows, chunk.duplicates)
+                yield len(chunk.rows), write_batch(job, chunk.first_row, chunk.last_row, prepared)
+            return
+        databases = {alias: dict(connections[alias].settings_dict) for alias in connections}
+        # forkserver, not fork: the loader may have threads (progress bars, the database driver),
+        # and a fork of a threaded process can deadlock.
+        pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=worker_setup,
+            initargs=(databases if job.workers_write else None, job),
+        )
+        pending: deque[tuple[Chunk, Future]] = deque()
+
+        def settle() -> tuple[int, dict[str, Any] | None]:
+            chunk, future = pending.popleft()
+            if job.workers_write:
+                return len(chunk.rows), future.result()
+            return len(chunk.rows), write_batch(job, chunk.first_row, chunk.last_row, future.result())
+
+        try:
+            for chunk in chunks:
+                pending.append((chunk._replace(rows=[]), pool.submit(load_batch, chunk)))
+                if len(pending) > 2 * self.workers:
+                    yield settle()
+            while pending:
+                yield settle()
+        finally:
+            # After a failure, batches not yet started are dropped, not written.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _finish(self, feed_file: FeedFile) -> None:
+        """The file's report is the sum of its batches' reports, whichever run committed them."""
         with transaction.atomic():
-            batch.write()
-            feed_file = batch.feed_file
-            feed_file.report = batch.merged_report(sorted(self.refused - {""}))
-            feed_file.rows_done = max(feed_file.rows_done, batch.last_row)
-            fields = ["report", "rows_done"]
-            if final:
-                feed_file.status = FeedFileStatus.LOADED
-                feed_file.finished_at = timezone.now()
-                fields += ["status", "finished_at"]
-                audit_record(
-                    event_type=EventType.FEED_LOAD,
-                    username="feed loader",
-                    details={
-                        "source": self.source.code,
-                        "file": feed_file.name,
-                        "sha256": feed_file.sha256,
-                        **{k: v for k, v in feed_file.report.items() if isinstance(v, int)},
-                    },
-                )
-            feed_file.save(update_fields=fields)
-        if self.progress and len(batch):
-            self.progress(len(batch))
+            batches = FeedBatch.objects.filter(file=feed_file).order_by("first_row")
+            feed_file.report = merged_report(
+                list(batches.values_list("report", flat=True)), sorted(self.refused - {""})
+            )
+            feed_file.rows_done = feed_file.report["rows_read"]
+            feed_file.status = FeedFileStatus.LOADED
+            feed_file.finished_at = timezone.now()
+            audit_record(
+                event_type=EventType.FEED_LOAD,
+                username="feed loader",
+                details={
+                    "source": self.source.code,
+                    "file": feed_file.name,
+                    "sha256": feed_file.sha256,
+                    **{k: v for k, v in feed_file.report.items() if isinstance(v, int)},
+                },
+            )
+            feed_file.save(update_fields=["report", "rows_done", "status", "finished_at"])
+
+
+def merged_report(reports: Iterable[dict[str, Any]], refused: list[str]) -> dict[str, Any]:
+    """Batch reports added up into a file's report."""
+    total = empty_report()
+    reasons: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    for report in reports:
+        for key, value in report.items():
+            if isinstance(value, int):
+                total[key] = total.get(key, 0) + value
+        reasons.update(report.get("quarantine_reasons", {}))
+        kinds.update(report.get("warnings", {}))
+    total["quarantine_reasons"] = dict(sorted(reasons.items()))
+    total["warnings"] = dict(sorted(kinds.items()))
+    total["loaded"] = sum(total[k] for k in ("new", "updated", "unchanged", "withdrawn", "stale"))
+    total["refused_columns"] = refused
+    return total
+
+
+def load_batch(chunk: Chunk) -> list[Prepared] | dict[str, Any] | None:
+    """A worker's task: validate one batch, and write it too when workers write."""
+    job = worker_state.job
+    assert job is not None, "the worker was started without its file"
+    prepared = prepare(job.spec, chunk.rows, chunk.duplicates)
+    if not job.workers_write:
+        return prepared
+    return write_batch(job, chunk.first_row, chunk.last_row, prepared)
+
+
+def write_batch(
+    job: FileJob, first_row: int, last_row: int, prepared: list[Prepared]
+) -> dict[str, Any] | None:
+    """Commit one batch's rows with its ledger row, in one transaction; return its report.
+
+    The ledger row is claimed first: if another process already committed this batch (a worker
+    of a killed run can finish the batch it held after its parent died), the claim waits for it
+    and then finds the row, and this batch writes nothing. Returns None then.
+    """
+    with transaction.atomic():
+        claim = _claim(job.feed_file_id, first_row, last_row)
+        if claim is None:
+            return None
+        batch = _Batch(job, prepared)
+        batch.write()
+        report = batch.report()
+        FeedBatch.objects.filter(pk=claim).update(report=report)
+    return report
+
+
+def _claim(file_id: int, first_row: int, last_row: int) -> int | None:
+    table = connection.ops.quote_name(FeedBatch._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (file_id, first_row, last_row, report) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            [file_id, first_row, last_row, "{}"],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 class _Held(NamedTuple):
@@ -245,33 +385,19 @@ class _LoadContext:
 class _Batch:
     """The rows of one transaction, classified against what the source said before."""
 
-    def __init__(self, feed_file: FeedFile, context: _LoadContext):
-        self.feed_file = feed_file
-        self.context = context
-        self.outcomes: list[Prepared] = []
+    def __init__(self, job: FileJob, outcomes: list[Prepared]):
+        self.job = job
+        self.outcomes = outcomes
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.warning_kinds: Counter[str] = Counter()
-        self.last_row = 0
 
-    def __len__(self) -> int:
-        return len(self.outcomes)
-
-    def add(self, outcome: Prepared) -> None:
-        self.outcomes.append(outcome)
-        self.last_row = outcome.row_number
-
-    def merged_report(self, refused: list[str]) -> dict[str, Any]:
-        report = dict(self.feed_file.report)
-        for key, value in self.counts.items():
-            report[key] = report.get(key, 0) + value
-        for key, counter in (("quarantine_reasons", self.reasons), ("warnings", self.warning_kinds)):
-            merged: Counter[str] = Counter(report.get(key, {}))
-            merged.update(counter)
-            report[key] = dict(sorted(merged.items()))
-        report["loaded"] = sum(report[k] for k in ("new", "updated", "unchanged", "withdrawn", "stale"))
-        report["refused_columns"] = refused
-        return report
+    def report(self) -> dict[str, Any]:
+        return {
+            **self.counts,
+            "quarantine_reasons": dict(sorted(self.reasons.items())),
+            "warnings": dict(sorted(self.warning_kinds.items())),
+        }
 
     def write(self) -> None:
         self.counts["rows_read"] += len(self.outcomes)
@@ -303,7 +429,7 @@ class _Batch:
                     self.counts["unchanged"] += 1  # withdrawing what was never sent changes nothing
                 else:
                     new.append(outcome)
-            elif prior.asserted_at > self.feed_file.extracted_at:
+            elif prior.asserted_at > self.job.extracted_at:
                 self.counts["stale"] += 1  # delivered out of order: what is held is newer
             elif outcome.withdrawn:
                 if prior.withdrawn_at is None:
@@ -317,7 +443,7 @@ class _Batch:
         return new, changed, withdrawn
 
     def _held(self, srids: list[str]) -> dict[str, "_Held"]:
-        if not (self.context.has_earlier_records and srids):
+        if not (self.job.has_earlier_records and srids):
             return {}
         table = connection.ops.quote_name(SourceRecord._meta.db_table)
         params: list[Any]
@@ -329,7 +455,7 @@ class _Batch:
             cursor.execute(
                 f"SELECT source_record_id, id, content_hash, withdrawn_at, asserted_at FROM {table} "
                 f"WHERE source_id = %s AND {condition}",
-                [self.feed_file.source_id, *params],
+                [self.job.source_id, *params],
             )
             rows = cursor.fetchall()
         return {
@@ -340,8 +466,8 @@ class _Batch:
     def _insert(self, new: list[Prepared]) -> None:
         if not new:
             return
-        asserted = connection.ops.adapt_datetimefield_value(self.feed_file.extracted_at)
-        source_id, file_id = self.feed_file.source_id, self.feed_file.pk
+        asserted = connection.ops.adapt_datetimefield_value(self.job.extracted_at)
+        source_id, file_id = self.job.source_id, self.job.feed_file_id
         rows = ([source_id, o.source_record_id, *o.stored, asserted, file_id, file_id, True] for o in new)
         bulk_insert(SourceRecord._meta.db_table, INSERT_COLUMNS, rows)
 
@@ -359,7 +485,7 @@ class _Batch:
                 content_hash=row["content_hash"],
                 asserted_at=row["asserted_at"],
                 file_id=row["last_file_id"],
-                superseded_by_file=self.feed_file,
+                superseded_by_file_id=self.job.feed_file_id,
             )
             for row in old
         )
@@ -372,15 +498,15 @@ class _Batch:
             f"UPDATE {connection.ops.quote_name(SourceRecord._meta.db_table)} "
             f"SET {assignments}, withdrawn_at = NULL WHERE id = %s"
         )
-        asserted = connection.ops.adapt_datetimefield_value(self.feed_file.extracted_at)
-        rows = [[*outcome.stored, asserted, self.feed_file.pk, True, pk] for pk, outcome in changed]
+        asserted = connection.ops.adapt_datetimefield_value(self.job.extracted_at)
+        rows = [[*outcome.stored, asserted, self.job.feed_file_id, True, pk] for pk, outcome in changed]
         with connection.cursor() as cursor:
             cursor.executemany(sql, rows)
 
     def _withdraw(self, pks: list[int]) -> None:
         if pks:
             SourceRecord.objects.filter(pk__in=pks).update(
-                withdrawn_at=self.feed_file.extracted_at, last_file=self.feed_file, needs_linking=True
+                withdrawn_at=self.job.extracted_at, last_file_id=self.job.feed_file_id, needs_linking=True
             )
 
     def _quarantine(self, rows: list[Prepared]) -> None:
@@ -389,7 +515,7 @@ class _Batch:
         self.counts["quarantined"] += len(rows)
         QuarantinedRow.objects.bulk_create(
             QuarantinedRow(
-                file=self.feed_file,
+                file_id=self.job.feed_file_id,
                 row_number=outcome.row_number,
                 source_record_id=outcome.source_record_id,
                 values={k: _storable(v) for k, v in outcome.kept.items()},
@@ -402,7 +528,7 @@ class _Batch:
     def _warnings(self, loadable: list[Prepared]) -> None:
         warnings = [
             DataQualityWarning(
-                file=self.feed_file,
+                file_id=self.job.feed_file_id,
                 row_number=o.row_number,
                 source_record_id=o.source_record_id,
                 column=w.column[:64],
@@ -417,16 +543,14 @@ class _Batch:
 
     def _resolve_quarantine(self, loadable: list[Prepared]) -> None:
         """A source that re-sends a quarantined record, corrected, closes the quarantine entry."""
-        corrected = [
-            o.source_record_id for o in loadable if o.source_record_id in self.context.open_quarantine
-        ]
+        corrected = [o.source_record_id for o in loadable if o.source_record_id in self.job.open_quarantine]
         if corrected:
             QuarantinedRow.objects.filter(
-                file__source_id=self.feed_file.source_id,
+                file__source_id=self.job.source_id,
                 status=QuarantineStatus.OPEN,
                 source_record_id__in=corrected,
-            ).exclude(file=self.feed_file).update(
-                status=QuarantineStatus.RESOLVED, resolved_by_file=self.feed_file
+            ).exclude(file_id=self.job.feed_file_id).update(
+                status=QuarantineStatus.RESOLVED, resolved_by_file_id=self.job.feed_file_id
             )
 
 
@@ -435,10 +559,6 @@ def _aware(value: datetime.datetime | str) -> datetime.datetime:
     if isinstance(value, str):
         value = datetime.datetime.fromisoformat(value)
     return value if timezone.is_aware(value) else value.replace(tzinfo=datetime.UTC)
-
-
-def _cell(cells: list[str], index: int | None) -> str:
-    return cells[index] if index is not None and index < len(cells) else ""
 
 
 def _jsonable(value: Any) -> Any:

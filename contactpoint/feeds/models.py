@@ -28,7 +28,7 @@ class FeedFile(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=FeedFileStatus.choices, default=FeedFileStatus.LOADING)
-    rows_done = models.PositiveIntegerField(default=0, help_text="Rows committed: the resume point.")
+    rows_done = models.PositiveIntegerField(default=0, help_text="Rows committed so far.")
     report = models.JSONField(default=dict)
 
     class Meta:
@@ -37,6 +37,23 @@ class FeedFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source.code}: {self.name}"
+
+
+class FeedBatch(models.Model):
+    """One committed batch of a file: the rows it covered and what it did.
+
+    Written in the same transaction as the batch's rows, by whichever process wrote them, so the
+    set of these rows is exactly what a crashed load committed: a re-run skips their rows. Batches
+    may commit out of file order when several processes write, hence ranges, not a prefix.
+    """
+
+    file = models.ForeignKey(FeedFile, on_delete=models.CASCADE, related_name="batches")
+    first_row = models.PositiveIntegerField()
+    last_row = models.PositiveIntegerField()
+    report = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["file", "first_row"], name="feedbatch_once")]
 
 
 class SourceRecord(models.Model):

@@ -49,13 +49,19 @@ def feed_load(
     format_name: str | None = None,
     extracted_at: datetime.datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> LoadResult:
     """Validate and load one file. Re-loading a loaded file is a no-op; a half-done one resumes."""
     source = Source.objects.get(code=source_code)
     if extracted_at is not None and timezone.is_naive(extracted_at):
         extracted_at = timezone.make_aware(extracted_at)  # a time without a zone is local (UK) time
     return FeedLoad(
-        source=source, path=path, format_name=format_name, extracted_at=extracted_at, progress=progress
+        source=source,
+        path=path,
+        format_name=format_name,
+        extracted_at=extracted_at,
+        progress=progress,
+        workers=workers,
     ).run()
 
 

@@ -195,52 +195,57 @@ class RowValidator:
             outcome.quarantine.append(QuarantineReason.ADULT_WITHOUT_CONSENT)
 
     def _extras(self, cells: dict[str, Any], outcome: RowOutcome) -> None:
-        extras = outcome.extras
-        groups = self.groups
-        if "carers" in groups:
-            carers = [
-                {key: cells[column] for key, column in keys.items()}
-                for keys in _CARER_KEYS
-                if cells[keys["family_name"]]
-            ]
-            for carer in carers:
-                carer["relationship"] = carer["relationship"] or CarerRelationship.OTHER
-            if carers:
-                extras["carers"] = carers
-        if "school" in groups and cells["school_urn"]:
-            extras["school"] = {"code": cells["school_urn"], "start_date": _iso(cells["school_start_date"])}
-        if "gp" in groups and cells["gp_practice_code"]:
-            extras["gp"] = {
-                "code": cells["gp_practice_code"],
-                "start_date": _iso(cells["gp_registration_date"]),
-            }
-        if "involvement" in groups and cells["service_type"] and cells["organisation_code"]:
-            self._involvement(cells, outcome)
+        outcome.extras = extras_of(cells, self.groups, outcome.warnings)
 
-    def _involvement(self, cells: dict[str, Any], outcome: RowOutcome) -> None:
-        if cells["service_type"] in SENSITIVE and not cells["sensitive_basis"]:
-            outcome.warnings.append(
-                Warning(
-                    "sensitive_basis",
-                    "sensitive_without_basis",
-                    "a sensitive service is recorded only with consent or an s31 basis; involvement left out",
-                )
+
+def extras_of(cells: Mapping[str, Any], groups: set[str], warnings: list[Warning]) -> dict[str, Any]:
+    """Carers, school, GP and involvement, from a row's cleaned cells; a refusal adds a warning."""
+    extras: dict[str, Any] = {}
+    if "carers" in groups:
+        carers = [
+            {key: cells[column] for key, column in keys.items()}
+            for keys in _CARER_KEYS
+            if cells[keys["family_name"]]
+        ]
+        for carer in carers:
+            carer["relationship"] = carer["relationship"] or CarerRelationship.OTHER
+        if carers:
+            extras["carers"] = carers
+    if "school" in groups and cells["school_urn"]:
+        extras["school"] = {"code": cells["school_urn"], "start_date": _iso(cells["school_start_date"])}
+    if "gp" in groups and cells["gp_practice_code"]:
+        extras["gp"] = {"code": cells["gp_practice_code"], "start_date": _iso(cells["gp_registration_date"])}
+    if "involvement" in groups and cells["service_type"] and cells["organisation_code"]:
+        involvement = _involvement(cells, warnings)
+        if involvement:
+            extras["involvement"] = involvement
+    return extras
+
+
+def _involvement(cells: Mapping[str, Any], warnings: list[Warning]) -> dict[str, Any] | None:
+    if cells["service_type"] in SENSITIVE and not cells["sensitive_basis"]:
+        warnings.append(
+            Warning(
+                "sensitive_basis",
+                "sensitive_without_basis",
+                "a sensitive service is recorded only with consent or an s31 basis; involvement left out",
             )
-            return
-        practitioner = {
-            key: cells[f"practitioner_{key}"]
-            for key in ("id", "given_name", "family_name", "job_title", "phone", "email")
-        }
-        outcome.extras["involvement"] = {
-            "service_type": cells["service_type"],
-            "organisation_code": cells["organisation_code"],
-            "practitioner": practitioner if practitioner["family_name"] else None,
-            "start_date": _iso(cells["involvement_start_date"]),
-            "end_date": _iso(cells["involvement_end_date"]),
-            "sensitive_basis": cells["sensitive_basis"],
-            "has_caf": cells["has_caf"],
-            "is_lead_professional": cells["is_lead_professional"],
-        }
+        )
+        return None
+    practitioner = {
+        key: cells[f"practitioner_{key}"]
+        for key in ("id", "given_name", "family_name", "job_title", "phone", "email")
+    }
+    return {
+        "service_type": cells["service_type"],
+        "organisation_code": cells["organisation_code"],
+        "practitioner": practitioner if practitioner["family_name"] else None,
+        "start_date": _iso(cells["involvement_start_date"]),
+        "end_date": _iso(cells["involvement_end_date"]),
+        "sensitive_basis": cells["sensitive_basis"],
+        "has_caf": cells["has_caf"],
+        "is_lead_professional": cells["is_lead_professional"],
+    }
 
 
 def _iso(day: datetime.date | None) -> str:

@@ -7,17 +7,21 @@ import subprocess
 import sys
 import time
 
+import psycopg
 import pytest
+from django.db import connection
 
 from contactpoint.feeds import loader
-from contactpoint.feeds.loader import FeedLoad
+from contactpoint.feeds.loader import FeedLoad, write_batch
 from contactpoint.feeds.models import (
     DataQualityWarning,
+    FeedBatch,
     FeedFile,
     QuarantinedRow,
     SourceRecord,
     SourceRecordVersion,
 )
+from contactpoint.feeds.pipeline import prepare
 from contactpoint.feeds.services import sources_sync
 from contactpoint.feeds.tests.helpers import EXTRACTED, child_row, snapshot, write_csv
 from contactpoint.records.models import Source
@@ -87,9 +91,47 @@ def test_a_crash_between_batches_resumes_to_the_identical_result(feed, monkeypat
     assert snapshot() == expected
 
 
-def test_validating_in_worker_processes_gives_the_same_result(feed):
+@pytest.mark.django_db(
+    transaction=True
+)  # workers write over their own connections: nothing may be uncommitted
+def test_worker_processes_give_the_same_result_and_on_postgresql_write_their_own_batches(feed, monkeypatch):
     path, expected = feed
+    if connection.vendor == "postgresql":
+
+        def parent_must_not_write(*args):
+            raise AssertionError("the loading process wrote a batch; its workers should have")
+
+        # Workers are fresh processes and keep the real function; only this process is patched.
+        monkeypatch.setattr(loader, "write_batch", parent_must_not_write)
     run(path, workers=2)
+    assert snapshot() == expected
+    assert FeedBatch.objects.count() == 6  # 16 rows in batches of 3
+
+
+def test_batches_committed_out_of_order_by_a_killed_run_resume_to_the_identical_result(feed):
+    """With several writers, a killed load can leave batches 3 and 5 committed but not 1, 2 or 4."""
+    path, expected = feed
+    load = FeedLoad(
+        source=Source.objects.get(code="gp_registration"), path=path, extracted_at=EXTRACTED, batch_size=3
+    )
+    job = load.file_job(load.ledger_entry())
+    chunks = list(load.chunks([]))
+    load.reader.close()
+    for chunk in (chunks[2], chunks[4]):
+        assert write_batch(
+            job, chunk.first_row, chunk.last_row, prepare(job.spec, chunk.rows, chunk.duplicates)
+        )
+    committed = SourceRecord.objects.count()
+
+    # A second writer of a committed batch (a worker of the killed run, still finishing) writes nothing.
+    late = chunks[2]
+    assert (
+        write_batch(job, late.first_row, late.last_row, prepare(job.spec, late.rows, late.duplicates)) is None
+    )
+    assert SourceRecord.objects.count() == committed
+
+    result = run(path)
+    assert not result.already_loaded
     assert snapshot() == expected
 
 
@@ -101,20 +143,42 @@ SNAPSHOT_SQL = {
     "warnings": 'SELECT row_number, source_record_id, "column", kind '
     "FROM feeds_dataqualitywarning ORDER BY 1, 3",
     "files": "SELECT sha256, status, rows_done, report FROM feeds_feedfile",
+    "batches": "SELECT first_row, last_row, report FROM feeds_feedbatch ORDER BY first_row",
 }
 
 
-def sqlite_snapshot(path) -> dict[str, list]:
-    with sqlite3.connect(path) as db:
-        return {name: db.execute(sql).fetchall() for name, sql in SNAPSHOT_SQL.items()}
+def database_url(kind: str, tmp_path, label: str) -> str:
+    """A fresh, empty database of the kind the tests run on."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / label}.sqlite3"
+    settings = connection.settings_dict
+    name = f"{settings['NAME']}_{label}"
+    with psycopg.connect(
+        host=settings["HOST"],
+        port=settings["PORT"],
+        user=settings["USER"],
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{name}"
 
 
-def contactpoint(*args, database, check=True):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "DJANGO_SETTINGS_MODULE": "contactpoint.settings.test",
-    }
+def query(url: str, sql: str) -> list:
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30) as db:
+            return db.execute(sql).fetchall()
+    with psycopg.connect(url) as db:
+        return db.execute(sql).fetchall()
+
+
+def database_snapshot(url: str) -> dict[str, list]:
+    return {name: query(url, sql) for name, sql in SNAPSHOT_SQL.items()}
+
+
+def contactpoint(*args, database_url, check=True):
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "contactpoint.settings.test"}
     return subprocess.run(
         [sys.executable, "-m", "contactpoint.manage", *args],
         env=env,
@@ -126,11 +190,16 @@ def contactpoint(*args, database, check=True):
 
 @pytest.mark.django_db(transaction=True)
 def test_kill_9_mid_load_then_rerun_gives_the_identical_database(tmp_path):
-    """A real SIGKILL of the command, on a file large enough to be caught between batches."""
+    """A real SIGKILL of the command, on a file large enough to be caught between batches.
+
+    On PostgreSQL the load runs with two workers writing their own batches, so the kill can leave
+    batches committed out of order and workers of the killed run still finishing theirs.
+    """
     from contactpoint.synthetic.feeds import write_population
 
     write_population(children=20_000, seed=4, out=tmp_path / "pop", as_of=EXTRACTED.date())
     feed_path = tmp_path / "pop" / "gp_registration.csv"
+    workers = "2" if connection.vendor == "postgresql" else "0"
     args = (
         "load_feed",
         "--source",
@@ -138,35 +207,40 @@ def test_kill_9_mid_load_then_rerun_gives_the_identical_database(tmp_path):
         "--extracted-at",
         EXTRACTED.isoformat(),
         str(feed_path),
+        "--workers",
+        workers,
         "-v",
         "0",
     )
-    clean, killed = tmp_path / "clean.sqlite3", tmp_path / "killed.sqlite3"
-    for database in (clean, killed):
-        contactpoint("migrate", database=database)
-        contactpoint("sync_sources", database=database)
-    contactpoint(*args, database=clean)
+    clean, killed = (database_url(connection.vendor, tmp_path, label) for label in ("clean", "killed"))
+    for url in (clean, killed):
+        contactpoint("migrate", database_url=url)
+        contactpoint("sync_sources", database_url=url)
+    contactpoint(*args, database_url=clean)
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{killed}",
-        "DJANGO_SETTINGS_MODULE": "contactpoint.settings.test",
-        "CONTACTPOINT_FEED_WORKERS": "0",
-    }
+    env = {**os.environ, "DATABASE_URL": killed, "DJANGO_SETTINGS_MODULE": "contactpoint.settings.test"}
     process = subprocess.Popen([sys.executable, "-m", "contactpoint.manage", *args], env=env)
     deadline = time.monotonic() + 60
     done = 0
     while time.monotonic() < deadline and process.poll() is None:
-        with sqlite3.connect(killed, timeout=30) as db:
-            row = db.execute("SELECT rows_done FROM feeds_feedfile").fetchone()
-        done = row[0] if row else 0
+        done = query(killed, "SELECT count(*) FROM feeds_feedbatch")[0][0]
         if done > 0:
             os.kill(process.pid, signal.SIGKILL)
             break
         time.sleep(0.02)
     process.wait()
     assert process.returncode == -signal.SIGKILL, "the load finished before it could be killed"
-    assert 0 < done < 19_000
+    assert query(killed, "SELECT status FROM feeds_feedfile") == [("loading",)]
 
-    contactpoint(*args, database=killed)
-    assert sqlite_snapshot(killed) == sqlite_snapshot(clean)
+    contactpoint(*args, database_url=killed)
+    try:
+        assert database_snapshot(killed) == database_snapshot(clean)
+    finally:
+        drop_database(clean)
+        drop_database(killed)
+
+
+def drop_database(url: str) -> None:
+    if url.startswith("postgres://"):
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')

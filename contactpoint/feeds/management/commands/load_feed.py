@@ -22,8 +22,14 @@ class Command(BaseCommand):
             type=datetime.datetime.fromisoformat,
             help="When the source extracted the file (ISO 8601); default: now.",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            help="Worker processes (0: all in this process). Default: CONTACTPOINT_FEED_WORKERS "
+            "for files over 8 MB, none for smaller ones.",
+        )
 
-    def handle(self, *args, file, source, format, extracted_at, **options):
+    def handle(self, *args, file, source, format, extracted_at, workers, **options):
         if not Source.objects.exists():
             sources_sync()
         if not Source.objects.filter(code=source).exists():
@@ -39,6 +45,7 @@ class Command(BaseCommand):
                     format_name=format,
                     extracted_at=extracted_at,
                     progress=bar.update,
+                    workers=workers,
                 )
             except UnreadableFile as exc:
                 raise CommandError(str(exc)) from exc
