@@ -84,6 +84,8 @@ NO_CHILD_DATA_COMMANDS = {
 AWAITING_RECIPES = {
     ("contactpoint.subject_access.views.subject_access", "get"),
     ("contactpoint.subject_access.views.subject_access", "post"),
+    ("contactpoint.web.feed_views.quarantine", "get"),
+    ("contactpoint.web.feed_views.quarantine", "post"),
 }
 
 
