@@ -1,10 +1,17 @@
 """What auditing costs a record view, and how many audited views a second the database sustains.
 
 Run:  .venv/bin/python bench/audited_reads.py [--children 200] [--reads 300] [--processes 1,2,4]
-Fills a fresh PostgreSQL database with children (name, address, an involvement), then:
+       [--baseline-door MODULE]
+Fills a fresh PostgreSQL database with children whose records span every item table (name and
+former name, gender, birth date, address, NHS number, two carers, school, GP, two involvements),
+then:
 1. in one process, times the same record views through the door with and without the audit
    event (the event's write is patched out for the second), alternating in rounds so machine
-   noise hits both alike; prints the ratio (target: at most 1.2);
+   noise hits both alike; prints the ratio (target: at most 1.2) and the queries per view.
+   With --baseline-door, an earlier copy of the door (say
+   `git show main:contactpoint/access/door.py > contactpoint/access/door_baseline.py`, then
+   `--baseline-door contactpoint.access.door_baseline`) is timed the same way in the same rounds,
+   so before and after are measured side by side under the same load;
 2. runs P processes, each with its own connection, doing audited views for --seconds, for each
    P in --processes; prints audited views per second (target: at least 500);
 3. the same with each process writing only the views' audit events: the log's own capacity, to
@@ -13,11 +20,13 @@ Fills a fresh PostgreSQL database with children (name, address, an involvement),
 
 import argparse
 import contextlib
+import importlib
 import multiprocessing
 import os
 import subprocess
 import sys
 import time
+from typing import cast
 from unittest import mock
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactpoint.settings.test")
@@ -32,11 +41,25 @@ def prepare_database() -> None:
 
 
 def fill(children: int) -> None:
+    import datetime
+
+    from django.utils import timezone
+
     from contactpoint.access.services import roles_sync, user_create
-    from contactpoint.records.models import OrganisationKind
+    from contactpoint.records.models import (
+        Carer,
+        ChildBirthDate,
+        ChildGender,
+        EducationSetting,
+        GPRegistration,
+        Organisation,
+        OrganisationKind,
+        ServiceType,
+    )
     from contactpoint.records.tests.factories import (
         ChildAddressFactory,
         ChildFactory,
+        ChildIdentifierFactory,
         ChildNameFactory,
         InvolvementFactory,
         OrganisationFactory,
@@ -45,13 +68,29 @@ def fill(children: int) -> None:
 
     roles_sync()
     la = OrganisationFactory(kind=OrganisationKind.LOCAL_AUTHORITY, code="383")
+    school = cast(Organisation, OrganisationFactory(kind=OrganisationKind.SCHOOL, local_authority=la))
+    gp = cast(Organisation, OrganisationFactory(kind=OrganisationKind.GP_PRACTICE, local_authority=la))
+    nhs = OrganisationFactory(kind=OrganisationKind.NATIONAL_BODY)
     user_create(username="bench", role_code="practitioner", organisation_code="383", vetted=True)
     source = SourceFactory()
-    for _ in range(children):
+    now = timezone.now()
+    for n in range(children):
         child = ChildFactory()
+        item = {"child": child, "source": source, "source_record_id": f"B{n}", "asserted_at": now}
         ChildNameFactory(child=child, source=source, is_chosen=True)
+        ChildNameFactory(child=child, source=source, kind="former", family_name="Ahmed")
+        ChildGender.objects.create(**item, is_chosen=True, gender="female")
+        ChildBirthDate.objects.create(**item, is_chosen=True, date_of_birth=datetime.date(2015, 3, 14))
         ChildAddressFactory(child=child, source=source, local_authority=la, is_chosen=True)
-        InvolvementFactory(child=child, source=source)
+        ChildIdentifierFactory(child=child, source=source, issuer=nhs)
+        for given, relationship in (("Sara", "mother"), ("Omar", "father")):
+            Carer.objects.create(
+                **item, given_name=given, family_name="Khan", relationship=relationship, phone="07700 900001"
+            )
+        EducationSetting.objects.create(**item, organisation=school, start_date=datetime.date(2020, 9, 1))
+        GPRegistration.objects.create(**item, organisation=gp, start_date=datetime.date(2015, 3, 20))
+        InvolvementFactory(child=child, source=source, organisation=la, is_lead_professional=True)
+        InvolvementFactory(child=child, source=source, service_type=ServiceType.HEALTH_VISITING)
 
 
 def _reader():
@@ -65,15 +104,25 @@ def _reader():
     return actor, list(Child.objects.order_by("pk"))
 
 
-def time_views(reads: int, *, audited: bool) -> float:
-    from contactpoint.access.door import child_record_for
-
+def time_views(reads: int, *, audited: bool, door: str = "contactpoint.access.door") -> float:
+    child_record_for = importlib.import_module(door).child_record_for
     actor, children = _reader()
-    with contextlib.nullcontext() if audited else mock.patch("contactpoint.access.door.audit_record"):
+    with contextlib.nullcontext() if audited else mock.patch(f"{door}.audit_record"):
         started = time.perf_counter()
         for i in range(reads):
             child_record_for(actor, children[i % len(children)], reason=REASON)
         return time.perf_counter() - started
+
+
+def queries_per_view(door: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    child_record_for = importlib.import_module(door).child_record_for
+    actor, children = _reader()
+    with CaptureQueriesContext(connection) as captured:
+        child_record_for(actor, children[0], reason=REASON)
+    return len(captured.captured_queries)
 
 
 def _worker(seconds: float, what: str) -> int:
@@ -106,6 +155,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--processes", default="1,2,4")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--baseline-door", default="", help="an earlier door module to time alongside")
     args = parser.parse_args()
     prepare_database()
     import django
@@ -116,17 +166,26 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     fill(args.children)
-    time_views(200, audited=True)  # warm caches and connections
-    plain = audited = 0.0
+    doors = {"door": "contactpoint.access.door"}
+    if args.baseline_door:
+        doors = {"baseline": args.baseline_door, **doors}
+    plain = dict.fromkeys(doors, 0.0)
+    audited = dict.fromkeys(doors, 0.0)
+    for module in doors.values():
+        time_views(200, audited=True, door=module)  # warm caches and connections
     for _ in range(args.rounds):
-        plain += time_views(args.reads, audited=False)
-        audited += time_views(args.reads, audited=True)
+        for label, module in doors.items():
+            plain[label] += time_views(args.reads, audited=False, door=module)
+            audited[label] += time_views(args.reads, audited=True, door=module)
     total = args.reads * args.rounds
-    print(
-        f"one process, {total} views each way: without audit {total / plain:7.0f}/s, "
-        f"audited {total / audited:7.0f}/s, cost ratio {audited / plain:.2f} (target ≤ 1.2)",
-        flush=True,
-    )
+    for label, module in doors.items():
+        print(
+            f"{label:>8}, one process, {total} views each way: without audit {total / plain[label]:5.0f}/s "
+            f"({1000 * plain[label] / total:.2f} ms), audited {total / audited[label]:5.0f}/s "
+            f"({1000 * audited[label] / total:.2f} ms), cost ratio {audited[label] / plain[label]:.2f} "
+            f"(target ≤ 1.2), {queries_per_view(module)} queries per audited view",
+            flush=True,
+        )
     connections.close_all()
     spawn = multiprocessing.get_context("spawn")
     for what in ("views", "events"):
@@ -139,6 +198,7 @@ def main() -> None:
     print(
         f"reproduce: {sys.executable} bench/audited_reads.py --children {args.children} --reads {args.reads} "
         f"--rounds {args.rounds} --processes {args.processes} --seconds {args.seconds:g}"
+        + (f" --baseline-door {args.baseline_door}" if args.baseline_door else "")
     )
 
 

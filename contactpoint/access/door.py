@@ -9,11 +9,15 @@ serializer can leak what the rules withheld.
 """
 
 import datetime
+import functools
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import JSONObject
 
 from contactpoint.audit.models import EventType, Outcome
 from contactpoint.audit.services import audit_record
@@ -29,6 +33,8 @@ from contactpoint.records.models import (
     GPRegistration,
     Involvement,
     NameKind,
+    Organisation,
+    Practitioner,
     SensitiveBasis,
 )
 from contactpoint.records.services import involvement_version
@@ -171,18 +177,24 @@ def _record(
             reason=reason.strip()[:500],
         )
     restricted = shield is not None and not (sees_through or break_glass)
-    view = _core(child, shielded=shield is not None, restricted=restricted)
-    carers = _carers(child)
+    items = _items(actor, child, restricted=restricted)
+    view = _core(child, items, shielded=shield is not None, restricted=restricted)
+    carers = _carers(items["carer"])
     if restricted:
-        return _with(view, carers=[CarerView(c.given_name, c.family_name) for c in carers])
+        return _with(view, carers=[CarerView(c["given_name"], c["family_name"]) for c in carers])
     return _with(
         view,
-        address=_address(child),
-        identifiers=_identifiers(actor, child),
+        address=_address(items["address"]),
+        identifiers=sorted(
+            {
+                (i["scheme"] if i["scheme"] != "other" else i["scheme_name"], i["value"])
+                for i in items["identifier"]
+            }
+        ),
         carers=[_carer(c) for c in carers],
-        schools=[_setting(s) for s in _live(EducationSetting, child).select_related("organisation")],
-        gp_practices=[_setting(g) for g in _live(GPRegistration, child).select_related("organisation")],
-        involvements=_involvements(actor, child),
+        schools=[_setting(s) for s in items["school"]],
+        gp_practices=[_setting(g) for g in items["gp"]],
+        involvements=[involvement_view(_involvement(i)) for i in items["involvement"]],
     )
 
 
@@ -190,51 +202,159 @@ def _with(view: ChildRecordView, **changes) -> ChildRecordView:
     return ChildRecordView(**{**view.__dict__, **changes})
 
 
-def _live(model, child: Child):
-    return model.objects.filter(child=child, superseded_at__isnull=True).order_by("pk")
+# What the record reads of each item, as (kind, model, which rows, which columns). A shielded
+# record that the actor may not see through reads only the RESTRICTED kinds.
+_ORGANISATION = ("name", "phone", "email", "address_line_1", "town", "postcode", "kind", "code")
+_LIVE = Q(superseded_at__isnull=True)
+_ARMS = (
+    (
+        "name",
+        ChildName,
+        Q(is_chosen=True) | Q(kind=NameKind.FORMER, superseded_at__isnull=True),
+        ("given_name", "middle_names", "family_name", "kind", "is_chosen"),
+    ),
+    ("gender", ChildGender, Q(is_chosen=True), ("gender",)),
+    ("born", ChildBirthDate, Q(is_chosen=True), ("date_of_birth",)),
+    (
+        "carer",
+        Carer,
+        _LIVE,
+        (
+            "given_name",
+            "family_name",
+            "relationship",
+            "has_parental_responsibility",
+            "phone",
+            "email",
+            "address_line_1",
+            "town",
+            "postcode",
+            "asserted_at",
+            "source__authority_rank",
+        ),
+    ),
+    (
+        "address",
+        ChildAddress,
+        Q(is_chosen=True),
+        ("status", "return_intent", "address_line_1", "address_line_2", "town", "postcode"),
+    ),
+    ("identifier", ChildIdentifier, _LIVE, ("scheme", "scheme_name", "value")),
+    (
+        "school",
+        EducationSetting,
+        _LIVE,
+        ("start_date", "end_date", *(f"organisation__{f}" for f in _ORGANISATION)),
+    ),
+    ("gp", GPRegistration, _LIVE, ("start_date", "end_date", *(f"organisation__{f}" for f in _ORGANISATION))),
+    (
+        "involvement",
+        Involvement,
+        _LIVE,
+        (
+            "service_type",
+            "start_date",
+            "end_date",
+            "is_sensitive",
+            "has_caf",
+            "is_lead_professional",
+            "superseded_at",
+            "practitioner_id",
+            "practitioner__given_name",
+            "practitioner__family_name",
+            "practitioner__job_title",
+            "practitioner__phone",
+            "practitioner__email",
+            *(f"organisation__{f}" for f in _ORGANISATION),
+        ),
+    ),
+)
+_RESTRICTED = {"name", "gender", "born", "carer"}
 
 
-def _chosen(model, child: Child):
-    return model.objects.filter(child=child, is_chosen=True).first()
+# Stand-ins for the child's and the actor's organisation's ids in the compiled query; each call
+# puts the real ids in their place (no real primary key is negative).
+_CHILD_ID = -1_000_000_007
+_ORGANISATION_ID = -1_000_000_009
 
 
-def _core(child: Child, *, shielded: bool, restricted: bool) -> ChildRecordView:
-    name = _chosen(ChildName, child)
-    former = _live(ChildName, child).filter(kind=NameKind.FORMER)
-    gender = _chosen(ChildGender, child)
-    born = _chosen(ChildBirthDate, child)
+def _items(actor: Actor, child: Child, *, restricted: bool) -> dict[str, list[dict[str, Any]]]:
+    """Every item the record shows, in one query: a UNION ALL with one arm per item table, each
+    row packed as JSON, so a view costs one round trip however many tables the record spans.
+    Rows the actor may not see never leave the database (identifiers, sensitive services)."""
+    sql, stand_in_params = _items_query(
+        connection.vendor, restricted=restricted, sensitive=_sensitive_rule(actor)
+    )
+    real = {_CHILD_ID: child.pk, _ORGANISATION_ID: actor.organisation.pk}
+    params = [real.get(param, param) if type(param) is int else param for param in stand_in_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [json.loads(row) if isinstance(row, str | bytes) else row for (row,) in cursor.fetchall()]
+    items: dict[str, list[dict[str, Any]]] = {kind: [] for kind, *_ in _ARMS}
+    for row in sorted(rows, key=lambda row: row["pk"]):
+        items[row["item"]].append(row)
+    return items
+
+
+@functools.cache
+def _items_query(vendor: str, *, restricted: bool, sensitive: str) -> tuple[str, tuple[Any, ...]]:
+    """The record's query, written with the ORM and compiled once per shape: compiling a union of
+    nine arms costs more than running it, and a record is read on every view."""
+    arms = []
+    for kind, model, rows, columns in _ARMS:
+        if restricted and kind not in _RESTRICTED:
+            continue
+        if kind == "identifier":
+            rows = rows & Q(issuer_id=_ORGANISATION_ID)
+        elif kind == "involvement":
+            rows = rows & _SENSITIVE_VISIBLE[sensitive]
+        packed = JSONObject(item=Value(kind), pk=F("pk"), **{c.replace("__", "_"): F(c) for c in columns})
+        arms.append(
+            model.objects.filter(rows, child_id=_CHILD_ID).annotate(row=packed).values_list("row", flat=True)
+        )
+    union = arms[0].union(*arms[1:], all=True)
+    sql, params = union.query.get_compiler(connection=connection).as_sql()
+    return sql, tuple(params)
+
+
+def _date(value: str | None) -> datetime.date | None:
+    return datetime.date.fromisoformat(value[:10]) if value else None
+
+
+def _flag(value: Any) -> bool | None:
+    """JSON from SQLite carries booleans as 0 and 1."""
+    return None if value is None else bool(value)
+
+
+def _core(
+    child: Child, items: dict[str, list[dict[str, Any]]], *, shielded: bool, restricted: bool
+) -> ChildRecordView:
+    names = items["name"]
+    name = next((n for n in names if n["is_chosen"]), None)
+    former = [n for n in names if n["kind"] == NameKind.FORMER and not n["is_chosen"]]
+    gender = items["gender"][0]["gender"] if items["gender"] else ""
+    born = _date(items["born"][0]["date_of_birth"]) if items["born"] else None
     return ChildRecordView(
         contactpoint_id=child.contactpoint_id,
         shielded=shielded,
         restricted=restricted,
-        name=NameView(name.given_name, name.middle_names, name.family_name) if name else None,
+        name=NameView(name["given_name"], name["middle_names"], name["family_name"]) if name else None,
         former_names=sorted(
-            {NameView(f.given_name, f.middle_names, f.family_name) for f in former},
+            {NameView(f["given_name"], f["middle_names"], f["family_name"]) for f in former},
             key=lambda n: (n.family_name, n.given_name),
         ),
-        gender=gender.gender if gender else "",
-        date_of_birth=born.date_of_birth if born else None,
+        gender=gender,
+        date_of_birth=born,
     )
 
 
-def _address(child: Child) -> dict[str, str] | None:
-    address = _chosen(ChildAddress, child)
-    if address is None:
+def _address(rows: list[dict[str, Any]]) -> dict[str, str] | None:
+    if not rows:
         return None
     return {
-        "status": address.status,
-        "return_intent": address.return_intent,
-        "address_line_1": address.address_line_1,
-        "address_line_2": address.address_line_2,
-        "town": address.town,
-        "postcode": address.postcode,
+        field: rows[0][field]
+        for field in ("status", "return_intent", "address_line_1", "address_line_2", "town", "postcode")
     }
-
-
-def _identifiers(actor: Actor, child: Child) -> list[tuple[str, str]]:
-    """Only staff of the body that issued an identifier may see it (everyone may search by it)."""
-    issued_here = _live(ChildIdentifier, child).filter(issuer=actor.organisation)
-    return sorted({(i.scheme if i.scheme != "other" else i.scheme_name, i.value) for i in issued_here})
 
 
 def _postal(holder) -> str:
@@ -253,48 +373,95 @@ def organisation_contact(organisation) -> ContactView:
     )
 
 
-def _carers(child: Child) -> list[Carer]:
+def _organisation(row: dict[str, Any]) -> Organisation:
+    """The organisation's columns of a packed row, as the (unsaved) organisation they describe."""
+    return Organisation(**{f: row[f"organisation_{f}"] for f in _ORGANISATION})
+
+
+def _carers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry per person: several sources name the same carer; the most authoritative, latest wins."""
-    by_person: dict[tuple[str, str], list[Carer]] = {}
-    for carer in _live(Carer, child).select_related("source"):
-        by_person.setdefault((carer.given_name.casefold(), carer.family_name.casefold()), []).append(carer)
+    by_person: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for carer in rows:
+        by_person.setdefault((carer["given_name"].casefold(), carer["family_name"].casefold()), []).append(
+            carer
+        )
     return [
-        min(assertions, key=lambda c: (c.source.authority_rank, -c.asserted_at.timestamp(), -c.pk))
+        min(
+            assertions,
+            key=lambda c: (
+                c["source_authority_rank"],
+                -datetime.datetime.fromisoformat(c["asserted_at"]).timestamp(),
+                -c["pk"],
+            ),
+        )
         for assertions in by_person.values()
     ]
 
 
-def _carer(carer: Carer) -> CarerView:
+def _carer(carer: dict[str, Any]) -> CarerView:
     return CarerView(
-        carer.given_name,
-        carer.family_name,
-        carer.relationship,
-        carer.has_parental_responsibility,
+        carer["given_name"],
+        carer["family_name"],
+        carer["relationship"],
+        _flag(carer["has_parental_responsibility"]),
         ContactView(
-            f"{carer.given_name} {carer.family_name}".strip(), carer.phone, carer.email, _postal(carer)
+            f"{carer['given_name']} {carer['family_name']}".strip(),
+            carer["phone"],
+            carer["email"],
+            ", ".join(carer[part] for part in ("address_line_1", "town", "postcode") if carer[part]),
         ),
     )
 
 
-def _setting(setting) -> SettingView:
-    return SettingView(organisation_contact(setting.organisation), setting.start_date, setting.end_date)
-
-
-def _involvements(actor: Actor, child: Child) -> list[InvolvementView]:
-    involvements = _live(Involvement, child).select_related("organisation", "practitioner")
-    return [involvement_view(i) for i in involvements.filter(_sensitive_visible(actor))]
-
-
-def _sensitive_visible(actor: Actor) -> Q:
-    """Sensitive services (domain.md section 5): never to national partners; to the providing
-    service and the authority's team always; to other practitioners only with the child's consent."""
-    if not actor.can(p.VIEW_SENSITIVE_SERVICES):
-        return Q(is_sensitive=False)
-    if actor.can(p.MANAGE_SHIELDING):
-        return Q()
-    return (
-        Q(is_sensitive=False) | Q(organisation=actor.organisation) | Q(sensitive_basis=SensitiveBasis.CONSENT)
+def _setting(row: dict[str, Any]) -> SettingView:
+    return SettingView(
+        organisation_contact(_organisation(row)), _date(row["start_date"]), _date(row["end_date"])
     )
+
+
+def _involvement(row: dict[str, Any]) -> Involvement:
+    """The (unsaved) involvement a packed row describes, so `involvement_view` maps both paths."""
+    practitioner = None
+    if row["practitioner_id"] is not None:
+        practitioner = Practitioner(
+            pk=row["practitioner_id"],
+            given_name=row["practitioner_given_name"],
+            family_name=row["practitioner_family_name"],
+            job_title=row["practitioner_job_title"],
+            phone=row["practitioner_phone"],
+            email=row["practitioner_email"],
+        )
+    return Involvement(
+        pk=row["pk"],
+        organisation=_organisation(row),
+        practitioner=practitioner,
+        service_type=row["service_type"],
+        start_date=_date(row["start_date"]),
+        end_date=_date(row["end_date"]),
+        is_sensitive=bool(row["is_sensitive"]),
+        has_caf=bool(row["has_caf"]),
+        is_lead_professional=bool(row["is_lead_professional"]),
+        superseded_at=None,
+    )
+
+
+# Sensitive services (domain.md section 5): never to national partners; to the providing service
+# and the authority's team always; to other practitioners only with the child's consent.
+_SENSITIVE_VISIBLE = {
+    "none": Q(is_sensitive=False),
+    "all": Q(),
+    "own_or_consent": Q(is_sensitive=False)
+    | Q(organisation_id=_ORGANISATION_ID)
+    | Q(sensitive_basis=SensitiveBasis.CONSENT),
+}
+
+
+def _sensitive_rule(actor: Actor) -> str:
+    if not actor.can(p.VIEW_SENSITIVE_SERVICES):
+        return "none"
+    if actor.can(p.MANAGE_SHIELDING):
+        return "all"
+    return "own_or_consent"
 
 
 def involvement_view(involvement: Involvement) -> InvolvementView:

@@ -6,7 +6,7 @@ from typing import Any
 import dj_database_url
 from django.utils.csp import CSP
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import cache_from_url, env_bool, env_int, env_list, env_str
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Where the embedded database and other local state live when nothing else is configured.
@@ -126,6 +126,9 @@ def database_from_env(default_sqlite: Path) -> dict[str, Any]:
 
 
 DATABASES = {"default": database_from_env(DATA_DIR / "contactpoint.sqlite3")}
+# API rate limits and the throttle on auditing failed token sign-ins count here: production
+# defaults to the database, shared by every process (`migrate` creates the table).
+CACHES = {"default": cache_from_url(env_str("CACHE_URL", "locmem://"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Background work (feed loads, linkage, notifications) queues in the database; `contactpoint

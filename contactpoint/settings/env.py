@@ -43,3 +43,33 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+CACHE_SCHEMES = {
+    "locmem": "django.core.cache.backends.locmem.LocMemCache",
+    "db": "django.core.cache.backends.db.DatabaseCache",
+    "file": "django.core.cache.backends.filebased.FileBasedCache",
+    "redis": "django.core.cache.backends.redis.RedisCache",
+    "rediss": "django.core.cache.backends.redis.RedisCache",
+}
+
+
+def cache_from_url(url: str) -> dict[str, str]:
+    """A CACHES entry from a URL: locmem:// (one process), db://TABLE (the database every process
+    shares), file:///PATH (one machine), redis://HOST:PORT/DB or rediss:// (needs the redis package).
+
+    API rate limits count in this cache, so a limit holds across processes only when it is shared.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme not in CACHE_SCHEMES:
+        raise ImproperlyConfigured(
+            f"CACHE_URL must start with one of {', '.join(s + '://' for s in CACHE_SCHEMES)}, not {url!r}."
+        )
+    if scheme == "db" and not rest.isidentifier():
+        raise ImproperlyConfigured(
+            f"CACHE_URL db://TABLE needs a table name (letters, digits, _), not {rest!r}."
+        )
+    if scheme == "file" and not rest.startswith("/"):
+        raise ImproperlyConfigured(f"CACHE_URL file:// needs an absolute path, not {rest!r}.")
+    location = url if scheme.startswith("redis") else rest
+    return {"BACKEND": CACHE_SCHEMES[scheme], "LOCATION": location}

@@ -10,7 +10,13 @@ IMPORT = "import django; from django.conf import settings; django.setup(); print
 
 
 def run_settings(module: str, env: dict[str, str], code: str = IMPORT) -> subprocess.CompletedProcess:
-    ours = ("DJANGO_SECRET_KEY", "DATABASE_URL", "CONTACTPOINT_AUDIT_KEY", "CONTACTPOINT_AUDIT_KEY_FILE")
+    ours = (
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "CONTACTPOINT_AUDIT_KEY",
+        "CONTACTPOINT_AUDIT_KEY_FILE",
+        "CACHE_URL",
+    )
     clean = {k: v for k, v in os.environ.items() if k not in ours}
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -75,3 +81,64 @@ def test_sample_env_documents_every_variable_the_settings_read():
     )
     assert read, "the settings read no variables? the pattern is wrong"
     assert read - documented == set()
+
+
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": "x" * 50,
+    "DATABASE_URL": "postgres://u@h/db",
+    "CONTACTPOINT_AUDIT_KEY": "ab" * 32,
+}
+SHOW_CACHE = (
+    "import django; from django.conf import settings; django.setup(); "
+    "c = settings.CACHES['default']; print(c['BACKEND'], c['LOCATION'])"
+)
+
+
+def test_production_counts_rate_limits_in_the_shared_database_unless_told_otherwise():
+    default = run_settings("contactpoint.settings.production", PRODUCTION, SHOW_CACHE)
+    assert default.stdout.split() == ["django.core.cache.backends.db.DatabaseCache", "contactpoint_cache"]
+    chosen = run_settings(
+        "contactpoint.settings.production", {**PRODUCTION, "CACHE_URL": "redis://cache:6379/1"}, SHOW_CACHE
+    )
+    assert chosen.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "redis://cache:6379/1"]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("memcached://x", "must start with one of"),
+        ("cache", "must start with one of"),
+        ("db://", "needs a table name"),
+        ("db://drop table", "needs a table name"),
+        ("file://relative/dir", "absolute path"),
+    ],
+)
+def test_a_bad_cache_url_stops_start_up_and_says_why(url, problem):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from contactpoint.settings.env import cache_from_url
+
+    with pytest.raises(ImproperlyConfigured, match=problem):
+        cache_from_url(url)
+    result = run_settings("contactpoint.settings.production", {**PRODUCTION, "CACHE_URL": url}, SHOW_CACHE)
+    assert result.returncode != 0 and problem in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_makes_the_database_cache_table_and_throttles_share_it(settings):
+    from django.core.cache import caches
+    from django.db import connection
+
+    from contactpoint.api.apps import _cache_table
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cp_test_cache"}
+    }
+    try:
+        _cache_table(sender=None)
+        assert "cp_test_cache" in connection.introspection.table_names()
+        caches["default"].set("throttle_token_x", [1.0, 2.0], 60)
+        assert caches["default"].get("throttle_token_x") == [1.0, 2.0]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS cp_test_cache")

@@ -235,3 +235,44 @@ def test_mediated_access_sees_what_the_requester_may_and_records_both(world):
     assert services_seen(view) == {"social_care"}  # the requester's view: no sensitive services
     event = AuditEvent.objects.get(event_type="view")
     assert (event.actor_username, event.on_behalf_of) == ("desk", requester.username)
+
+
+def _queries_to_read(actor, child) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        child_record_for(actor, child, reason=REASON)
+    return [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
+
+
+def test_a_record_costs_a_fixed_handful_of_queries_however_much_it_holds(world):
+    """The shield, the archive state, the record's items in one query, the audit event: more items,
+    same round trips."""
+    practitioner = actor_for("practitioner", world["school"])
+    few = _queries_to_read(practitioner, world["child"])
+    for n in range(5):
+        InvolvementFactory(
+            child=world["child"], organisation=world["la"], service_type=ServiceType.EARLY_HELP
+        )
+        ChildNameFactory(child=world["child"], kind="former", family_name=f"Former{n}")
+        EducationSetting.objects.create(
+            child=world["child"],
+            source=SourceFactory(),
+            source_record_id=f"S{n}",
+            asserted_at=timezone.now(),
+            organisation=world["school"],
+        )
+    many = _queries_to_read(practitioner, world["child"])
+    assert len(many) == len(few) <= 4
+    view = child_record_for(practitioner, world["child"], reason=REASON)
+    assert len(view.former_names) == 6 and len(view.schools) == 6
+    assert services_seen(view) == {"social_care", "mental_health", "early_help"}
+
+
+def test_a_restricted_record_reads_none_of_the_hidden_tables(world):
+    shield(world)
+    queries = " ".join(_queries_to_read(actor_for("practitioner", world["school"]), world["child"]))
+    for hidden in ("childaddress", "childidentifier", "educationsetting", "gpregistration", "involvement"):
+        assert f"records_{hidden}" not in queries
+    assert "records_carer" in queries
