@@ -138,6 +138,7 @@ def child_record_for(
                 reason=reason.strip(),
                 details={"restricted": view.restricted, **archive},
             )
+            _emergency_lookup(actor, child, view)
             return view
     except (PermissionDenied, ValidationError) as refusal:
         audit_record(
@@ -149,6 +150,40 @@ def child_record_for(
             details={"refused": str(refusal)[:200]},
         )
         raise
+
+
+def child_record_for_notice(
+    actor: Actor, child: Child, *, whereabouts: bool, sensitive_organisation_id: int | None = None
+) -> bool:
+    """Whether this actor may be told of an event about the child, by the rules of the record page.
+
+    `whereabouts`: the event tells something a shielded record hides (its area, an involvement, an
+    emergency setting that has seen the child), so it may go only to those who see through the
+    shield. `sensitive_organisation_id`: the event is about a sensitive service's involvement
+    (that organisation's), which travels only where the record would show it. Nothing is
+    disclosed here; the notifier audits what it sends.
+    """
+    if not CAN_VIEW.allows(actor, child):
+        return False
+    if whereabouts and restricted_for(actor, child):
+        return False
+    if sensitive_organisation_id is not None:
+        return (
+            Involvement.objects.filter(
+                child=child, organisation_id=sensitive_organisation_id, is_sensitive=True
+            )
+            .filter(_sensitive_visible(actor))
+            .exists()
+        )
+    return True
+
+
+def _emergency_lookup(actor: Actor, child: Child, view: "ChildRecordView") -> None:
+    """An emergency setting opened the record: the notifier decides whether services know the child."""
+    if actor.unscheduled_care:
+        from contactpoint.notifications.events import emergency_lookup_raise
+
+        emergency_lookup_raise(actor=actor, child=child)
 
 
 def _record(
