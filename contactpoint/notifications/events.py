@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Q
 
-from contactpoint.records.models import AddressStatus, Child, ChildAddress, Involvement, ServiceType
+from contactpoint.records.models import AddressStatus, Child, ServiceType
+from contactpoint.records.selectors import chosen_address_facts, live_involvements
 
 from .models import EmergencyLookup, Event, EventKind, PostcodeDistrict
 
@@ -60,9 +60,7 @@ def areas_of(child_pks: Iterable[int]) -> dict[int, int | None]:
     responsible in practice, which the authority's team decides, not this rule).
     """
     pks = list(child_pks)
-    rows = ChildAddress.objects.filter(child_id__in=pks, is_chosen=True).values_list(
-        "child_id", "local_authority_id", "postcode", "status"
-    )
+    rows = chosen_address_facts(pks)
     by_child: dict[int, int | None] = dict.fromkeys(pks)
     wanted: dict[int, str] = {}
     for child_id, authority, postcode, status in rows:
@@ -91,10 +89,7 @@ def states_of(child_pks: Iterable[int], *, today: datetime.date | None = None) -
         chunk = pks[start : start + CHUNK]
         for child_id, area in areas_of(chunk).items():
             states[child_id].area = area
-        live = Involvement.objects.filter(child_id__in=chunk, superseded_at__isnull=True).filter(
-            Q(end_date__isnull=True) | Q(end_date__gt=today)
-        )
-        for row in live.values_list(
+        for row in live_involvements(chunk, today=today).values_list(
             "child_id",
             "source_id",
             "source_record_id",
@@ -193,14 +188,7 @@ def changes_watched(child_pks: Iterable[int]) -> Iterator[None]:
 
 def children_services_know(child: Child, *, today: datetime.date | None = None) -> bool:
     """An active involvement of children's social care: the test CP-IS applies before it tells."""
-    today = today or datetime.date.today()
-    return (
-        Involvement.objects.filter(
-            child=child, service_type=ServiceType.SOCIAL_CARE, superseded_at__isnull=True
-        )
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=today))
-        .exists()
-    )
+    return live_involvements([child.pk], today=today).filter(service_type=ServiceType.SOCIAL_CARE).exists()
 
 
 def emergency_lookup_raise(*, actor: "Actor", child: Child, client: str = "") -> Event | None:

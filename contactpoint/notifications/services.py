@@ -33,7 +33,8 @@ from contactpoint.access.door import child_record_for_notice
 from contactpoint.access.models import Profile
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
-from contactpoint.records.models import Involvement, Organisation
+from contactpoint.records.models import Organisation
+from contactpoint.records.selectors import live_involvements
 
 from .events import areas_of
 from .models import Channel, Delivery, DeliveryStatus, Event, EventKind, Preference, WebhookEndpoint
@@ -96,7 +97,7 @@ def may_know(actor: Actor, event: Event) -> bool:
     )
 
 
-def involvement_user_id(involvement: Involvement) -> int | None:
+def involvement_user_id(involvement) -> int | None:
     """The account behind an involvement: its own record id when recorded on the pages, else the
     organisation's user whose email is the practitioner's."""
     if match := OWN_RECORD_ID.match(involvement.source_record_id):
@@ -108,15 +109,6 @@ def involvement_user_id(involvement: Involvement) -> int | None:
         organisation_id=involvement.organisation_id, user__email__iexact=practitioner.email
     ).first()
     return profile.user_id if profile else None
-
-
-def _live_involvements(child_ids: list[int]):
-    today = datetime.date.today()
-    return (
-        Involvement.objects.filter(child_id__in=child_ids, superseded_at__isnull=True)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=today))
-        .select_related("practitioner")
-    )
 
 
 @dataclass
@@ -133,7 +125,7 @@ def receivers_of(event: Event) -> Receivers:
     for profile in Profile.objects.filter(local_authority_id__in=areas).select_related("role"):
         if p.MANAGE_SHIELDING in profile.role.permissions:  # the authority's ContactPoint team
             users.add(profile.user_id)
-    involvements = list(_live_involvements(child_ids))
+    involvements = list(live_involvements(child_ids))
     for key in ("from_user", "to_user"):
         if event.details.get(key):
             users.add(event.details[key])
@@ -406,7 +398,7 @@ def notifications_dispatch(*, now: datetime.datetime | None = None, limit: int =
 # -- subscriptions, preferences, the in-app list -----------------------------------------------
 
 
-def _check_may_subscribe(actor: Actor) -> None:
+def check_may_subscribe(actor: Actor) -> None:
     if not actor.can(p.VIEW_CHILD_RECORD):
         raise PermissionDenied(
             f"The {actor.role} role cannot see children's records, so cannot be told of changes."
@@ -416,7 +408,7 @@ def _check_may_subscribe(actor: Actor) -> None:
 def webhook_subscribe(*, actor: Actor, url: str, event_kinds: list[str]) -> tuple[WebhookEndpoint, str]:
     """Register a system's endpoint for its organisation. Returns it and its signing secret (shown once
     to the caller; kept, since every delivery is signed with it)."""
-    _check_may_subscribe(actor)
+    check_may_subscribe(actor)
     scheme = url.split(":", 1)[0].lower()
     if scheme != "https" and not (scheme == "http" and settings.CONTACTPOINT_WEBHOOK_ALLOW_HTTP):
         raise ValidationError({"url": "Webhook addresses must use https."})

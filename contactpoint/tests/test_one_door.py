@@ -65,6 +65,11 @@ NO_CHILD_DATA = {
     "contactpoint.api.views.FeedFilesApi",
     "contactpoint.api.views.FeedTaskApi",
     "contactpoint.api.problems.unknown_address",
+    # Webhook subscriptions and their dead letters: URLs, event kinds and ContactPoint IDs only.
+    "contactpoint.api.subscriptions.SubscriptionsApi",
+    "contactpoint.api.subscriptions.SubscriptionApi",
+    "contactpoint.api.subscriptions.DeadLettersApi",
+    "contactpoint.api.subscriptions.DeadLetterRetryApi",
     # Linkage review: the queue, the decision check, merges and quality show ContactPoint IDs,
     # reasons and counts; a pair's records are shown only by web.linkage_views.review_item,
     # through linkage.selectors.review_pair_for (permission, area, shield and audit).
