@@ -110,6 +110,10 @@ def event_raise(
     """Write one event in the current transaction and have it fanned out once that commits."""
     child_id = child if isinstance(child, int) else child.pk
     other_id = other_child if isinstance(other_child, int) or other_child is None else other_child.pk
+    # The authorities responsible when it happened are told, whatever the child's area is by the
+    # time the event is fanned out.
+    areas = areas_of([child_id] + ([other_id] if other_id else []))
+    details["areas"] = sorted({a for a in areas.values() if a})
     event = Event.objects.create(kind=kind, child_id=child_id, other_child_id=other_id, details=details)
     _fan_out_after_commit(event.pk)
     return event

@@ -36,7 +36,6 @@ from contactpoint.audit.services import audit_record
 from contactpoint.records.models import Organisation
 from contactpoint.records.selectors import live_involvements
 
-from .events import areas_of
 from .models import Channel, Delivery, DeliveryStatus, Event, EventKind, Preference, WebhookEndpoint
 from .webhooks import WebhookFailed, webhook_post
 
@@ -119,7 +118,7 @@ class Receivers:
 
 def receivers_of(event: Event) -> Receivers:
     child_ids = [event.child_id] + ([event.other_child_id] if event.other_child_id else [])
-    areas = {a for a in areas_of(child_ids).values() if a}
+    areas = set(event.details.get("areas", []))
     areas |= {event.details[k] for k in ("from_area", "to_area") if event.details.get(k)}
     users: set[int] = set()
     for profile in Profile.objects.filter(local_authority_id__in=areas).select_related("role"):

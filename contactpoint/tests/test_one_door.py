@@ -38,6 +38,10 @@ NO_CHILD_DATA = {
     "contactpoint.web.feed_views.load",
     "contactpoint.web.feed_views.resend",
     "contactpoint.web.views.activity",  # the user's own audit trail: ContactPoint IDs and reasons only
+    # Notifications and emergency lookups: event kinds, times, ContactPoint IDs and settings' names.
+    "contactpoint.web.notification_views.notifications",
+    "contactpoint.web.notification_views.notification_settings",
+    "contactpoint.web.notification_views.emergency_lookups",
     "django.contrib.auth.views.LoginView",
     "django.contrib.auth.views.LogoutView",
     "contactpoint.access.views.verify",

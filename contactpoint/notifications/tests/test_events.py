@@ -46,7 +46,11 @@ def test_a_move_to_another_area_is_raised_with_the_change_and_told_to_both_teams
     address_change_report(actor=world.lead, child=world.child, reason="moved", address=NEW_ADDRESS)
     event = Event.objects.get()
     assert event.kind == EventKind.ADDRESS_MOVED_AREA
-    assert event.details == {"from_area": world.leeds.pk, "to_area": world.manchester.pk}
+    assert event.details == {
+        "from_area": world.leeds.pk,
+        "to_area": world.manchester.pk,
+        "areas": [world.manchester.pk],
+    }
     assert "Canal" not in str(event.details)  # the outbox holds ids, never the address
     notifications_dispatch()
     assert told(EventKind.ADDRESS_MOVED_AREA) == {"team-leeds", "team-manchester", "social-worker"}
