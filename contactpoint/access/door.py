@@ -186,11 +186,24 @@ def _emergency_lookup(actor: Actor, child: Child, view: "ChildRecordView") -> No
         emergency_lookup_raise(actor=actor, child=child)
 
 
+class ChildArchived(PermissionDenied):
+    """The child left the index's scope and its record is archived: ordinary users do not see it."""
+
+
+def _refuse_archived(child: Child) -> None:
+    from contactpoint.signposting.services import child_archived
+
+    if child_archived(child.pk):
+        raise ChildArchived("This child's record is archived: it is no longer known to services.")
+
+
 def _record(
     actor: Actor, child: Child, *, reason: str, break_glass: bool, archived: bool = False
 ) -> ChildRecordView:
     if not (archived or CAN_VIEW.allows(actor, child)):  # archive access was granted by its own rule
         raise PermissionDenied(f"The {actor.role} role cannot see children's records.")
+    if not archived:  # the retention rules grant archive access themselves
+        _refuse_archived(child)
     if not reason or not reason.strip():
         raise ValidationError("A reason for access is required before a child's record is shown.")
     shield = Shield.objects.filter(child=child, ended_at__isnull=True).first()

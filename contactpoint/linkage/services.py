@@ -24,6 +24,7 @@ from contactpoint.notifications.events import changes_watched, event_raise
 from contactpoint.notifications.models import EventKind
 from contactpoint.records import services as records
 from contactpoint.records.models import Child
+from contactpoint.signposting.scope import records_establishing_scope
 
 from . import engine
 from .candidates import candidate_keys_write, candidates_by_child
@@ -135,6 +136,8 @@ def _assign(
 def _new_children(target: dict[int, int | None], clusters: list[list[int]]) -> dict[int, int]:
     """Every cluster without a child gets a new one."""
     needing = [group for group in clusters if target[group[0]] is None]
+    may_create = records_establishing_scope(r for group in needing for r in group)
+    needing = [group for group in needing if may_create.intersection(group)]  # targeted scope
     final = {record: child for record, child in target.items() if child is not None}
     for group, child in zip(needing, children_create(count=len(needing)), strict=True):
         final.update(dict.fromkeys(group, child))
@@ -253,6 +256,10 @@ def _link_chunk(run: LinkRun, model: MatchModel, ids: list[int]) -> Counter[str]
         f = record_features(row)
         child, how, evidence, review = link_one(model, row["pk"], f, row["child_id"], extra=batch.find(f))
         if child is None:
+            if not records_establishing_scope([row["pk"]]):  # targeted scope: not known to services
+                SourceRecord.objects.filter(pk=row["pk"]).update(needs_linking=False)
+                counts["out_of_scope"] += 1
+                continue
             child = children_create(count=1)[0]
         if child != row["child_id"]:
             _move(

@@ -184,3 +184,14 @@ def live_involvements(child_pks: Iterable[int], *, today: datetime.date | None =
         .filter(Q(end_date__isnull=True) | Q(end_date__gt=today))
         .select_related("practitioner")
     )
+
+
+def children_known_to_services(*, cutoff: datetime.date):
+    """Child keys with an involvement not ended before `cutoff`, or a local authority as a carer
+    (looked after): the targeted scope's test (signposting.scope)."""
+    recent = Q(end_date__isnull=True) | Q(end_date__gte=cutoff)
+    involved = Involvement.objects.filter(recent, superseded_at__isnull=True).values("child_id")
+    looked_after = Carer.objects.filter(
+        recent, relationship="local_authority", superseded_at__isnull=True
+    ).values("child_id")
+    return Child.objects.filter(Q(pk__in=involved) | Q(pk__in=looked_after)).values("pk")

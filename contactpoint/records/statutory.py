@@ -146,6 +146,8 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
     # value of the record), and which emergency setting opened a child's record when.
     "Event": frozenset({"uid", "kind", "other_child", "occurred_at", "details", "fanned_out_at"}),
     "EmergencyLookup": frozenset({"occurred_at", "user", "organisation", "client"}),
+    # Targeted scope: a child archived because it is no longer known to services, and why.
+    "ScopeArchive": frozenset({"archived_at", "reason"}),
     "Involvement": frozenset(
         {
             "organisation",

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "contactpoint.web",
     "contactpoint.api",
     "contactpoint.notifications",
+    "contactpoint.signposting",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,8 @@ CONTACTPOINT_SITE_URL = env_str("CONTACTPOINT_SITE_URL", "http://localhost:8000"
 
 # Deployment shape: "national" holds every in-scope child; "targeted" only children known to services.
 CONTACTPOINT_SCOPE = env_str("CONTACTPOINT_SCOPE", "national")
+# Targeted scope: a child whose last involvement ended this many days ago is still known to services.
+CONTACTPOINT_SCOPE_GRACE_DAYS = env_int("CONTACTPOINT_SCOPE_GRACE_DAYS", 180)
 
 LOGGING = {
     "version": 1,
