@@ -24,7 +24,7 @@ from contactpoint.notifications.events import changes_watched, event_raise
 from contactpoint.notifications.models import EventKind
 from contactpoint.records import services as records
 from contactpoint.records.models import Child
-from contactpoint.signposting.scope import records_establishing_scope
+from contactpoint.signposting import scope
 
 from . import engine
 from .candidates import candidate_keys_write, candidates_by_child
@@ -142,6 +142,16 @@ def _new_children(target: dict[int, int | None], clusters: list[list[int]]) -> d
     for group, child in zip(needing, children_create(count=len(needing)), strict=True):
         final.update(dict.fromkeys(group, child))
     return final
+
+
+def records_establishing_scope(record_ids: Iterable[int]) -> set[int]:
+    """Of these records, those that may create a child: all in the national scope; in the targeted
+    scope only those that show the child is known to services (signposting.scope)."""
+    ids = list(record_ids)
+    if not scope.targeted():
+        return set(ids)
+    rows = SourceRecord.objects.filter(pk__in=ids).values_list("pk", "extras")
+    return {pk for pk, extras in rows if scope.extras_establish_scope(extras or {})}
 
 
 def children_create(*, count: int) -> list[int]:

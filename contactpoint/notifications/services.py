@@ -162,7 +162,7 @@ def event_fan_out(*, event_id: int) -> list[int]:
     """
     with transaction.atomic():
         event = (
-            Event.objects.select_for_update()
+            Event.objects.select_for_update(of=("self",))
             .select_related("child", "other_child")
             .filter(pk=event_id, fanned_out_at__isnull=True)
             .first()

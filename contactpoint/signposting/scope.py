@@ -5,13 +5,12 @@ involvement (or one that ended within CONTACTPOINT_SCOPE_GRACE_DAYS), or looked-
 carer recorded as the local authority). A child protection plan is known to the index as the
 children's social care involvement that carries it: the plan itself is not a statutory item.
 
-Linkage asks `records_establishing_scope` before it creates a child: a record that would create
-someone not known to services is held out (and looked at again when its source changes it),
+Linkage asks `extras_establish_scope` of a record before it creates a child from it: a record
+that would create someone not known to services is held out (and looked at again when its source changes it),
 while records that match a child already in the index link as usual.
 """
 
 import datetime
-from collections.abc import Iterable
 
 from django.conf import settings
 
@@ -45,14 +44,3 @@ def extras_establish_scope(extras: dict, *, today: datetime.date | None = None) 
     if involvement and _recent(involvement.get("end_date"), cutoff):
         return True
     return any(carer.get("relationship") == LOOKED_AFTER for carer in extras.get("carers", []))
-
-
-def records_establishing_scope(record_ids: Iterable[int], *, today: datetime.date | None = None) -> set[int]:
-    """Of these source records, those that may create a child (all of them in the national scope)."""
-    from contactpoint.feeds.models import SourceRecord
-
-    ids = list(record_ids)
-    if not targeted():
-        return set(ids)
-    rows = SourceRecord.objects.filter(pk__in=ids).values_list("pk", "extras")
-    return {pk for pk, extras in rows if extras_establish_scope(extras or {}, today=today)}
