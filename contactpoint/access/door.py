@@ -138,7 +138,7 @@ def child_record_for(
                 reason=reason.strip(),
                 details={"restricted": view.restricted, **archive},
             )
-            _emergency_lookup(actor, child, view)
+            _emergency_lookup(actor, child)
             return view
     except (PermissionDenied, ValidationError) as refusal:
         audit_record(
@@ -165,6 +165,10 @@ def child_record_for_notice(
     """
     if not CAN_VIEW.allows(actor, child):
         return False
+    try:
+        _refuse_archived(child)
+    except ChildArchived:
+        return False
     if whereabouts and restricted_for(actor, child):
         return False
     if sensitive_organisation_id is not None:
@@ -178,7 +182,7 @@ def child_record_for_notice(
     return True
 
 
-def _emergency_lookup(actor: Actor, child: Child, view: "ChildRecordView") -> None:
+def _emergency_lookup(actor: Actor, child: Child) -> None:
     """An emergency setting opened the record: the notifier decides whether services know the child."""
     if actor.unscheduled_care:
         from contactpoint.notifications.events import emergency_lookup_raise

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from contactpoint.access.door import ChildArchived, child_record_for
+from contactpoint.access.door import ChildArchived, child_record_for, child_record_for_notice
 from contactpoint.access.tests.factories import actor_for
 from contactpoint.audit.models import AuditEvent
 from contactpoint.feeds.models import SourceRecord
@@ -88,6 +88,7 @@ def test_a_child_who_leaves_scope_is_archived_after_the_grace_period_and_no_long
     with pytest.raises(ChildArchived):
         child_record_for(practitioner, child, reason="enquiry")
     assert issubclass(ChildArchived, PermissionDenied)
+    assert not child_record_for_notice(practitioner, child, whereabouts=False)  # nor told of it
     assert scope_review() == {"archived": 0, "restored": 0}  # idempotent
     Involvement.objects.filter(child=child).update(end_date=None)  # known to services again
     assert scope_review() == {"archived": 0, "restored": 1}
