@@ -28,6 +28,7 @@ class Actor:
     organisation: Organisation
     local_authority: Organisation
     on_behalf_of: "Actor | None" = None
+    unscheduled_care: bool = False  # an emergency or unscheduled-care setting (notifications: CP-IS)
 
     @classmethod
     def for_user(cls, user: AbstractBaseUser, *, today: datetime.date | None = None) -> "Actor":
@@ -51,6 +52,7 @@ class Actor:
             permissions=frozenset(profile.role.permissions),
             organisation=profile.organisation,
             local_authority=profile.local_authority,
+            unscheduled_care=profile.unscheduled_care,
         )
 
     def can(self, permission: str) -> bool:
@@ -71,4 +73,5 @@ class Actor:
             organisation=requester.organisation,
             local_authority=requester.local_authority,
             on_behalf_of=requester,
+            unscheduled_care=self.unscheduled_care or requester.unscheduled_care,
         )

@@ -144,6 +144,7 @@ def child_record_for(
                 reason=reason.strip(),
                 details={"restricted": view.restricted, **archive},
             )
+            _emergency_lookup(actor, child)
             return view
     except (PermissionDenied, ValidationError) as refusal:
         audit_record(
@@ -157,11 +158,62 @@ def child_record_for(
         raise
 
 
+def child_record_for_notice(
+    actor: Actor, child: Child, *, whereabouts: bool, sensitive_organisation_id: int | None = None
+) -> bool:
+    """Whether this actor may be told of an event about the child, by the rules of the record page.
+
+    `whereabouts`: the event tells something a shielded record hides (its area, an involvement, an
+    emergency setting that has seen the child), so it may go only to those who see through the
+    shield. `sensitive_organisation_id`: the event is about a sensitive service's involvement
+    (that organisation's), which travels only where the record would show it. Nothing is
+    disclosed here; the notifier audits what it sends.
+    """
+    if not CAN_VIEW.allows(actor, child):
+        return False
+    try:
+        _refuse_archived(child)
+    except ChildArchived:
+        return False
+    if whereabouts and restricted_for(actor, child):
+        return False
+    if sensitive_organisation_id is not None:
+        return (
+            Involvement.objects.filter(
+                child=child, organisation_id=sensitive_organisation_id, is_sensitive=True
+            )
+            .filter(_sensitive_visible(actor))
+            .exists()
+        )
+    return True
+
+
+def _emergency_lookup(actor: Actor, child: Child) -> None:
+    """An emergency setting opened the record: the notifier decides whether services know the child."""
+    if actor.unscheduled_care:
+        from contactpoint.notifications.events import emergency_lookup_raise
+
+        emergency_lookup_raise(actor=actor, child=child)
+
+
+class ChildArchived(PermissionDenied):
+    """The child left the index's scope and its record is archived: ordinary users do not see it."""
+
+
+def _refuse_archived(child: Child) -> None:
+    from contactpoint.signposting.services import child_archived
+
+    if child_archived(child.pk):
+        raise ChildArchived("This child's record is archived: it is no longer known to services.")
+
+
 def _record(
     actor: Actor, child: Child, *, reason: str, break_glass: bool, archived: bool = False
 ) -> ChildRecordView:
     if not (archived or CAN_VIEW.allows(actor, child)):  # archive access was granted by its own rule
         raise PermissionDenied(f"The {actor.role} role cannot see children's records.")
+    if not archived:  # the retention rules grant archive access themselves
+        _refuse_archived(child)
     if not reason or not reason.strip():
         raise ValidationError("A reason for access is required before a child's record is shown.")
     shield = Shield.objects.filter(child=child, ended_at__isnull=True).first()

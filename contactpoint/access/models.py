@@ -44,6 +44,11 @@ class Profile(models.Model):
     )
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspension_reason = models.CharField(max_length=500, blank=True)
+    unscheduled_care = models.BooleanField(
+        default=False,
+        help_text="Works in an emergency or unscheduled-care setting (A&E, out-of-hours, walk-in): "
+        "opening a child known to children's services tells the responsible authority.",
+    )
 
     @property
     def vetting_lapses_on(self) -> datetime.date | None:
@@ -79,6 +84,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    unscheduled_care = models.BooleanField(
+        default=False, help_text="Issued to an emergency or unscheduled-care system (see Profile)."
+    )
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"

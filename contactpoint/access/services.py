@@ -1,5 +1,6 @@
 """Writes for users and roles."""
 
+import dataclasses
 import datetime
 import hashlib
 import logging
@@ -71,6 +72,7 @@ def user_create(
     email: str = "",
     home_postcode: str = "",
     actor: Actor | None = None,
+    unscheduled_care: bool = False,
 ) -> tuple[AbstractUser, str]:
     """Create an account bound to an organisation and an area. Returns the user and its password.
 
@@ -97,7 +99,13 @@ def user_create(
         event_type=EventType.ROLE_OR_VETTING,
         actor=actor,
         username="operator",
-        details={"action": "user_created", "user": username, "role": role_code, "vetted": vetted},
+        details={
+            "action": "user_created",
+            "user": username,
+            "role": role_code,
+            "vetted": vetted,
+            **({"unscheduled_care": True} if unscheduled_care else {}),
+        },
     )
     Profile.objects.create(
         user=user,
@@ -108,6 +116,7 @@ def user_create(
         training_completed_on=vetting_date,
         agreement_signed_on=vetting_date,
         home_postcode=home_postcode.strip().upper(),
+        unscheduled_care=unscheduled_care,
     )
     return user, password
 
@@ -160,16 +169,32 @@ def _token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_token_issue(*, user: Any, name: str, lifetime: datetime.timedelta = API_TOKEN_LIFETIME) -> str:
+def api_token_issue(
+    *,
+    user: Any,
+    name: str,
+    lifetime: datetime.timedelta = API_TOKEN_LIFETIME,
+    unscheduled_care: bool = False,
+) -> str:
     """Issue a bearer token; the raw value is returned once and never stored."""
     raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     ApiToken.objects.create(
-        user=user, name=name, prefix=raw[:12], digest=_token_digest(raw), expires_at=timezone.now() + lifetime
+        user=user,
+        name=name,
+        prefix=raw[:12],
+        digest=_token_digest(raw),
+        expires_at=timezone.now() + lifetime,
+        unscheduled_care=unscheduled_care,
     )
     audit_record(
         event_type=EventType.ADMIN,
         username="operator",
-        details={"action": "api_token_issued", "user": user.get_username(), "prefix": raw[:12]},
+        details={
+            "action": "api_token_issued",
+            "user": user.get_username(),
+            "prefix": raw[:12],
+            "unscheduled_care": unscheduled_care,
+        },
     )
     return raw
 
@@ -187,6 +212,8 @@ def api_token_authenticate(*, raw: str) -> Actor:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= API_TOKEN_USE_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if token.unscheduled_care and not actor.unscheduled_care:
+        actor = dataclasses.replace(actor, unscheduled_care=True)
     return actor
 
 
@@ -222,6 +249,7 @@ def shield_add(*, child: Child, actor: Actor, reason: str, today: datetime.date 
         reason=shield.reason,
         details={"action": "added", "review_due": shield.review_due.isoformat()},
     )
+    _shield_event(shield, added=True)
     return shield
 
 
@@ -463,7 +491,20 @@ def shield_end(*, shield: Shield, actor: Actor, reason: str) -> Shield:
         reason=shield.end_reason,
         details={"action": "ended"},
     )
+    _shield_event(shield, added=False)
     return shield
+
+
+def _shield_event(shield: Shield, *, added: bool) -> None:
+    """Those working with the child learn that its record now shows less (or all again)."""
+    from contactpoint.notifications.events import event_raise
+    from contactpoint.notifications.models import EventKind
+
+    event_raise(
+        kind=EventKind.SHIELD_ADDED if added else EventKind.SHIELD_REMOVED,
+        child=shield.child_id,
+        shielding_area=shield.local_authority_id,
+    )
 
 
 def shield_review_notify(*, shield: Shield) -> list[str]:

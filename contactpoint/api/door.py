@@ -12,7 +12,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 
 from contactpoint.access.actors import Actor
-from contactpoint.access.door import CAN_VIEW, ChildRecordView, child_record_for
+from contactpoint.access.door import CAN_VIEW, ChildArchived, ChildRecordView, child_record_for
 from contactpoint.audit.models import EventType, Outcome
 from contactpoint.audit.services import audit_record
 from contactpoint.records.models import Child
@@ -81,6 +81,8 @@ def record_for(request: Request, contactpoint_id: str) -> tuple[Child, ChildReco
         # An archived record after its first year opens only on a recorded ground (docs/retention.md).
         basis = request.headers.get(ARCHIVE_BASIS_HEADER, "")[:40]
         return child, child_record_for(actor, child, reason=reason, archive_basis=basis)
+    except ChildArchived as exc:  # depends on the child: answered like an ID never issued
+        raise exceptions.NotFound("No child you may see has this ContactPoint ID.") from exc
     except PermissionDenied as exc:
         raise exceptions.PermissionDenied(str(exc)) from exc
     except ValidationError as exc:

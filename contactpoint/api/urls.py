@@ -3,7 +3,7 @@ from collections.abc import Callable
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import search, views
+from . import search, subscriptions, views
 
 
 def through_door[V: Callable](view: V) -> V:
@@ -28,6 +28,23 @@ v1 = [
         name="child-involvement",
     ),
     path("children/<str:id>/address", through_door(views.ChildAddressApi.as_view()), name="child-address"),
+    path(
+        "children/<str:id>/emergency-lookups",
+        through_door(subscriptions.EmergencyLookupsApi.as_view()),
+        name="child-emergency-lookups",
+    ),
+    path("subscriptions", subscriptions.SubscriptionsApi.as_view(), name="subscriptions"),
+    path("subscriptions/<int:subscription_id>", subscriptions.SubscriptionApi.as_view(), name="subscription"),
+    path(
+        "subscriptions/<int:subscription_id>/dead-letters",
+        subscriptions.DeadLettersApi.as_view(),
+        name="subscription-dead-letters",
+    ),
+    path(
+        "subscriptions/<int:subscription_id>/dead-letters/<int:delivery_id>/retry",
+        subscriptions.DeadLetterRetryApi.as_view(),
+        name="subscription-dead-letter-retry",
+    ),
     path("feeds/<slug:source>/files", views.FeedFilesApi.as_view(), name="feed-files"),
     path("feeds/tasks/<str:task_id>", views.FeedTaskApi.as_view(), name="feed-task"),
 ]

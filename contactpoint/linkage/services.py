@@ -20,8 +20,11 @@ from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
 from contactpoint.feeds.loader import bulk_insert
 from contactpoint.feeds.models import SourceRecord
+from contactpoint.notifications.events import changes_watched, event_raise
+from contactpoint.notifications.models import EventKind
 from contactpoint.records import services as records
 from contactpoint.records.models import Child
+from contactpoint.signposting import scope
 
 from . import engine
 from .candidates import candidate_keys_write, candidates_by_child
@@ -133,10 +136,22 @@ def _assign(
 def _new_children(target: dict[int, int | None], clusters: list[list[int]]) -> dict[int, int]:
     """Every cluster without a child gets a new one."""
     needing = [group for group in clusters if target[group[0]] is None]
+    may_create = records_establishing_scope(r for group in needing for r in group)
+    needing = [group for group in needing if may_create.intersection(group)]  # targeted scope
     final = {record: child for record, child in target.items() if child is not None}
     for group, child in zip(needing, children_create(count=len(needing)), strict=True):
         final.update(dict.fromkeys(group, child))
     return final
+
+
+def records_establishing_scope(record_ids: Iterable[int]) -> set[int]:
+    """Of these records, those that may create a child: all in the national scope; in the targeted
+    scope only those that show the child is known to services (signposting.scope)."""
+    ids = list(record_ids)
+    if not scope.targeted():
+        return set(ids)
+    rows = SourceRecord.objects.filter(pk__in=ids).values_list("pk", "extras")
+    return {pk for pk, extras in rows if scope.extras_establish_scope(extras or {})}
 
 
 def children_create(*, count: int) -> list[int]:
@@ -251,6 +266,10 @@ def _link_chunk(run: LinkRun, model: MatchModel, ids: list[int]) -> Counter[str]
         f = record_features(row)
         child, how, evidence, review = link_one(model, row["pk"], f, row["child_id"], extra=batch.find(f))
         if child is None:
+            if not records_establishing_scope([row["pk"]]):  # targeted scope: not known to services
+                SourceRecord.objects.filter(pk=row["pk"]).update(needs_linking=False)
+                counts["out_of_scope"] += 1
+                continue
             child = children_create(count=1)[0]
         if child != row["child_id"]:
             _move(
@@ -481,7 +500,8 @@ def children_merge(*, survivor: Child, merged: Child, reason: str, by=None) -> C
     record_ids = list(SourceRecord.objects.filter(child=merged).values_list("pk", flat=True))
     _move([(r, merged.pk, survivor.pk) for r in record_ids], run=None, model=None, evidence={}, how=How.MERGE)
     merge = _record_merge(survivor=survivor.pk, merged=merged.pk, record_ids=record_ids, reason=reason, by=by)
-    _materialise_pending()
+    _materialise_pending(watch=False)  # the merge is the event; its moved values are not news
+    event_raise(kind=EventKind.CHILDREN_MERGED, child=survivor, other_child=merged, merge=merge.pk)
     return merge
 
 
@@ -514,7 +534,10 @@ def merge_undo(*, merge: ChildMerge, reason: str, by=None) -> None:
         reason=reason,
         details={"merge": merge.pk, "records": len(ids)},
     )
-    _materialise_pending()
+    _materialise_pending(watch=False)
+    event_raise(
+        kind=EventKind.MERGE_UNDONE, child=merge.survivor_id, other_child=merge.merged_id, merge=merge.pk
+    )
 
 
 def _keep_apart(merge: ChildMerge, *, by) -> None:
@@ -575,8 +598,13 @@ def review_decide(*, item: ReviewItem, same_child: bool, by, actor: Actor | None
 # -- materialisation ---------------------------------------------------------------------------
 
 
-def _materialise_pending(say: Say = lambda _: None) -> dict[str, int]:
-    """Re-assert every record whose child changed, then re-key it; resumable (needs_linking)."""
+def _materialise_pending(say: Say = lambda _: None, *, watch: bool = True) -> dict[str, int]:
+    """Re-assert every record whose child changed, then re-key it; resumable (needs_linking).
+
+    What the new values change for each child (its area, who works with it) is raised as
+    notification events in the same transaction, except on a first load (nothing was known, so
+    nothing is news) and when the caller raises its own (`watch=False`: merges).
+    """
     done = 0
     # No assertions anywhere (a first load): nothing to supersede, re-choose or re-key.
     fresh = not any(model._default_manager.exists() for model in records.ITEM_MODELS.values())
@@ -585,9 +613,14 @@ def _materialise_pending(say: Say = lambda _: None) -> dict[str, int]:
     for ids in _by_whole_children(pending.values_list("pk", "child_id")):
         with transaction.atomic():
             previous = set() if fresh else _previous_children(ids)
-            rows = materialise(ids, materialiser=materialiser, fresh=fresh)
-            for child in previous:
-                records.child_values_choose(child=Child(pk=child))
+            watched: set[int] = set()
+            if watch and not fresh:
+                linked = SourceRecord.objects.filter(pk__in=ids).values_list("child_id", flat=True)
+                watched = {c for c in linked if c} | previous
+            with changes_watched(watched):
+                rows = materialise(ids, materialiser=materialiser, fresh=fresh)
+                for child in previous:
+                    records.child_values_choose(child=Child(pk=child))
             candidate_keys_write(rows=rows, replace=not fresh)
         done += len(ids)
         say(f"  materialised {done} records")

@@ -161,3 +161,37 @@ def own_involvement(*, actor: "Actor", child: Child) -> OwnInvolvement | None:
 
 def organisation_by_kind_code(kind: str, code: str) -> Organisation | None:
     return Organisation.objects.filter(kind=kind, code=code).first()
+
+
+# Facts the notifier compares before and after a change, and who works with a child: never shown,
+# only used to decide which events happened and whom to ask the door about.
+
+
+def chosen_address_facts(child_pks: Iterable[int]) -> list[tuple[int, int | None, str, str]]:
+    """(child, the address's own local authority, postcode, status) of each child's chosen address."""
+    return list(
+        ChildAddress.objects.filter(child_id__in=list(child_pks), is_chosen=True).values_list(
+            "child_id", "local_authority_id", "postcode", "status"
+        )
+    )
+
+
+def live_involvements(child_pks: Iterable[int], *, today: datetime.date | None = None):
+    """Involvements not superseded and not yet ended, with their practitioners."""
+    today = today or datetime.date.today()
+    return (
+        Involvement.objects.filter(child_id__in=list(child_pks), superseded_at__isnull=True)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=today))
+        .select_related("practitioner")
+    )
+
+
+def children_known_to_services(*, cutoff: datetime.date):
+    """Child keys with an involvement not ended before `cutoff`, or a local authority as a carer
+    (looked after): the targeted scope's test (signposting.scope)."""
+    recent = Q(end_date__isnull=True) | Q(end_date__gte=cutoff)
+    involved = Involvement.objects.filter(recent, superseded_at__isnull=True).values("child_id")
+    looked_after = Carer.objects.filter(
+        recent, relationship="local_authority", superseded_at__isnull=True
+    ).values("child_id")
+    return Child.objects.filter(Q(pk__in=involved) | Q(pk__in=looked_after)).values("pk")

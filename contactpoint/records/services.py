@@ -7,10 +7,11 @@ asserted; then the most recently recorded. The others are kept, not deleted.
 """
 
 import datetime
+import functools
 import hashlib
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +126,22 @@ def contactpoint_ids_issue(*, count: int, chunk: int = 5000) -> list[str]:
         [IssuedContactPointId(value=v) for v in issued], batch_size=chunk
     )
     return issued
+
+
+def _raises_child_events[**P, R](write: Callable[P, R]) -> Callable[P, R]:
+    """Who works with the child and where it lives are compared before and after the write, and
+    the differences become notification events in the same transaction (notifications.events)."""
+
+    @functools.wraps(write)
+    def watched(*args: P.args, **kwargs: P.kwargs) -> R:
+        from contactpoint.notifications.events import changes_watched
+
+        child = kwargs["child"]
+        assert isinstance(child, Child)
+        with changes_watched([child.pk]):
+            return write(*args, **kwargs)
+
+    return watched
 
 
 def _save_validated[ItemT: models.Model](instance: ItemT) -> ItemT:
@@ -344,6 +361,7 @@ def _check_lead(child: Child, answers: InvolvementAnswers, own: Involvement | No
         )
 
 
+@_raises_child_events
 @transaction.atomic
 def own_involvement_save(*, actor: "Actor", child: Child, answers: InvolvementAnswers) -> Involvement:
     """Record, or change, the actor's own involvement with a child (flags included), audited.
@@ -393,6 +411,7 @@ def own_involvement_save(*, actor: "Actor", child: Child, answers: InvolvementAn
     return involvement
 
 
+@_raises_child_events
 @transaction.atomic
 def own_involvement_end(*, actor: "Actor", child: Child, end_date: datetime.date) -> Involvement:
     """End the actor's own involvement on a date; a lead professional role ends with it."""
@@ -467,6 +486,7 @@ def _lead_conflict() -> ChangeConflict:
     )
 
 
+@_raises_child_events
 @transaction.atomic
 def involvement_start(
     *,
@@ -508,6 +528,7 @@ def involvement_start(
     return involvement
 
 
+@_raises_child_events
 @transaction.atomic
 def involvement_change(
     *,
@@ -553,6 +574,7 @@ def involvement_change(
     return involvement, changed
 
 
+@_raises_child_events
 @transaction.atomic
 def address_report(*, child: Child, source: Source, data: Mapping[str, object]) -> tuple[ChildAddress, bool]:
     """An organisation reports where the child now lives. Returns the assertion and whether the

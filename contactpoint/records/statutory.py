@@ -142,6 +142,12 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
             "recorded_at",
         }
     ),
+    # Notifications: which change happened to which child (ids and codes in `details`, never a
+    # value of the record), and which emergency setting opened a child's record when.
+    "Event": frozenset({"uid", "kind", "other_child", "occurred_at", "details", "fanned_out_at"}),
+    "EmergencyLookup": frozenset({"occurred_at", "user", "organisation", "client"}),
+    # Targeted scope: a child archived because it is no longer known to services, and why.
+    "ScopeArchive": frozenset({"archived_at", "reason"}),
     "Involvement": frozenset(
         {
             "organisation",

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "contactpoint.subject_access",
     "contactpoint.web",
     "contactpoint.api",
+    "contactpoint.notifications",
+    "contactpoint.signposting",
 ]
 
 MIDDLEWARE = [
@@ -206,8 +208,21 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "contactpoint@localhost")
 
+# Notifications (docs/notifications.md): webhook retries back off from this many seconds,
+# doubling, until the last attempt makes a dead letter; a worker's claim on a delivery lapses
+# after the lease, so a stopped worker's deliveries are sent again (receivers de-duplicate).
+CONTACTPOINT_WEBHOOK_MAX_ATTEMPTS = env_int("CONTACTPOINT_WEBHOOK_MAX_ATTEMPTS", 8)
+CONTACTPOINT_WEBHOOK_BACKOFF_SECONDS = env_int("CONTACTPOINT_WEBHOOK_BACKOFF_SECONDS", 30)
+CONTACTPOINT_WEBHOOK_TIMEOUT_SECONDS = env_int("CONTACTPOINT_WEBHOOK_TIMEOUT_SECONDS", 10)
+CONTACTPOINT_WEBHOOK_ALLOW_HTTP = env_bool("CONTACTPOINT_WEBHOOK_ALLOW_HTTP", False)
+CONTACTPOINT_NOTIFY_LEASE_SECONDS = env_int("CONTACTPOINT_NOTIFY_LEASE_SECONDS", 120)
+# Where the service is reached, for links in notification emails.
+CONTACTPOINT_SITE_URL = env_str("CONTACTPOINT_SITE_URL", "http://localhost:8000")
+
 # Deployment shape: "national" holds every in-scope child; "targeted" only children known to services.
 CONTACTPOINT_SCOPE = env_str("CONTACTPOINT_SCOPE", "national")
+# Targeted scope: a child whose last involvement ended this many days ago is still known to services.
+CONTACTPOINT_SCOPE_GRACE_DAYS = env_int("CONTACTPOINT_SCOPE_GRACE_DAYS", 180)
 
 LOGGING = {
     "version": 1,

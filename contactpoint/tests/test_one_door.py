@@ -38,6 +38,10 @@ NO_CHILD_DATA = {
     "contactpoint.web.feed_views.load",
     "contactpoint.web.feed_views.resend",
     "contactpoint.web.views.activity",  # the user's own audit trail: ContactPoint IDs and reasons only
+    # Notifications and emergency lookups: event kinds, times, ContactPoint IDs and settings' names.
+    "contactpoint.web.notification_views.notifications",
+    "contactpoint.web.notification_views.notification_settings",
+    "contactpoint.web.notification_views.emergency_lookups",
     "django.contrib.auth.views.LoginView",
     "django.contrib.auth.views.LogoutView",
     "contactpoint.access.views.verify",
@@ -65,6 +69,11 @@ NO_CHILD_DATA = {
     "contactpoint.api.views.FeedFilesApi",
     "contactpoint.api.views.FeedTaskApi",
     "contactpoint.api.problems.unknown_address",
+    # Webhook subscriptions and their dead letters: URLs, event kinds and ContactPoint IDs only.
+    "contactpoint.api.subscriptions.SubscriptionsApi",
+    "contactpoint.api.subscriptions.SubscriptionApi",
+    "contactpoint.api.subscriptions.DeadLettersApi",
+    "contactpoint.api.subscriptions.DeadLetterRetryApi",
     # Linkage review: the queue, the decision check, merges and quality show ContactPoint IDs,
     # reasons and counts; a pair's records are shown only by web.linkage_views.review_item,
     # through linkage.selectors.review_pair_for (permission, area, shield and audit).

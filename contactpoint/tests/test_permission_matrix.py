@@ -61,6 +61,9 @@ CELLS = (
     Cell("misuse alerts", "-"),
     Cell("my activity", "-"),
     Cell("sign-in security", "-"),
+    Cell("notifications", "-"),
+    Cell("notification settings", "-"),
+    Cell("emergency lookups", "-"),
 )
 
 # One column per role, in ROLES order.
@@ -105,6 +108,9 @@ EXPECTED = {
     Cell("misuse alerts", "-"): ("403", "200", "403", "403", "200"),
     Cell("my activity", "-"): ("200", "200", "200", "200", "200"),
     Cell("sign-in security", "-"): ("200", "200", "200", "200", "200"),
+    Cell("notifications", "-"): ("200", "200", "200", "200", "200"),
+    Cell("notification settings", "-"): ("200", "200", "200", "200", "200"),
+    Cell("emergency lookups", "-"): ("403", "200", "403", "403", "403"),
 }
 
 
@@ -132,6 +138,9 @@ def test_every_web_page_is_in_the_matrix():
         "contactpoint.web.feed_views.loads",
         "contactpoint.web.feed_views.quarantine",
         "contactpoint.web.feed_views.resend",
+        "contactpoint.web.notification_views.notifications",
+        "contactpoint.web.notification_views.notification_settings",
+        "contactpoint.web.notification_views.emergency_lookups",
     }
     # The involvement steps after the first share its permission check; health answers everyone.
     follow_on = {
@@ -223,6 +232,9 @@ def _request(client, cell: Cell, world) -> str:
         "misuse alerts": lambda: reverse("audit:alerts"),
         "my activity": lambda: reverse("web:activity"),
         "sign-in security": lambda: reverse("account:security"),
+        "notifications": lambda: reverse("web:notifications"),
+        "notification settings": lambda: reverse("web:notification_settings"),
+        "emergency lookups": lambda: reverse("web:emergency_lookups"),
     }[cell.page]()
     response = client.post(url, REASON) if cell.method == "post" else client.get(url)
     answer = str(response.status_code)

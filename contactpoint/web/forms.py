@@ -316,3 +316,10 @@ class ShieldAddForm(forms.Form):
         if not reason:
             raise forms.ValidationError("Enter why the child must be shielded")
         return reason
+
+
+class NotificationPreferenceForm(forms.Form):
+    involved_children = forms.BooleanField(
+        label="Tell me about changes to children I am working with", required=False
+    )
+    email = forms.BooleanField(label="Also email me, as well as showing them here", required=False)

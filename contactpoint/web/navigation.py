@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from contactpoint.access import permissions as p
 from contactpoint.access.models import Profile
+from contactpoint.notifications.selectors import unread_count
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,10 @@ class NavEntry:
 ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Home", "web:home", None),
     NavEntry("Find a child", "web:search", p.SEARCH_CHILDREN),
+    NavEntry("Notifications", "web:notifications", None),
     NavEntry("Shield reviews", "web:shields", p.MANAGE_SHIELDING),
     NavEntry("Users", "web:users", p.MANAGE_USERS),
+    NavEntry("Emergency lookups", "web:emergency_lookups", p.MANAGE_SHIELDING),
     NavEntry("Linkage review", "web:review_queue", p.REVIEW_LINKAGE),
     NavEntry("Feed loads", "web:feeds", p.MANAGE_FEEDS, also=(p.READ_FEED_REPORTS_AREA,)),
     NavEntry("Data quality", "web:quality", p.REVIEW_LINKAGE, also=(p.MANAGE_FEEDS,)),
@@ -46,6 +49,9 @@ def navigation_for(request: HttpRequest) -> list[dict[str, object]]:
         if entry.permission is not None and not {entry.permission, *entry.also} & granted:
             continue
         href = reverse(entry.url_name)
+        text = entry.text
+        if entry.url_name == "web:notifications" and (unread := unread_count(user_id=user.pk)):
+            text = f"{text} ({unread} new)"
         active = request.path == href or (href != "/" and request.path.startswith(href))
-        items.append({"href": href, "text": entry.text, "active": active})
+        items.append({"href": href, "text": text, "active": active})
     return items

@@ -3,7 +3,16 @@ from django.urls import path
 
 from contactpoint.access.forms import VettedAuthenticationForm
 
-from . import feed_views, involvement_views, linkage_views, record_views, shield_views, user_views, views
+from . import (
+    feed_views,
+    involvement_views,
+    linkage_views,
+    notification_views,
+    record_views,
+    shield_views,
+    user_views,
+    views,
+)
 
 app_name = "web"
 
@@ -41,6 +50,9 @@ urlpatterns = [
         name="involvement_end_check",
     ),
     path("activity/", views.activity, name="activity"),
+    path("notifications/", notification_views.notifications, name="notifications"),
+    path("notifications/settings/", notification_views.notification_settings, name="notification_settings"),
+    path("emergency-lookups/", notification_views.emergency_lookups, name="emergency_lookups"),
     path("shields/", shield_views.shields, name="shields"),
     path("shields/new/", shield_views.shield_new, name="shield_new"),
     path("shields/<int:pk>/review/", shield_views.shield_review, name="shield_review"),

@@ -25,6 +25,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--api-token", action="store_true", help="Also issue a bearer token, printed as the last line."
         )
+        parser.add_argument(
+            "--unscheduled-care",
+            action="store_true",
+            help="An emergency or unscheduled-care setting: its lookups of children known to "
+            "children's services are told to the responsible authority.",
+        )
 
     def handle(self, *args, **options):
         roles_sync()
@@ -39,6 +45,7 @@ class Command(BaseCommand):
                 family_name=options["family_name"],
                 email=options["email"],
                 home_postcode=options["home_postcode"],
+                unscheduled_care=options["unscheduled_care"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
@@ -46,4 +53,10 @@ class Command(BaseCommand):
         if not options["password"]:
             self.stdout.write(f"Initial password: {password}")
         if options["api_token"]:
-            self.stdout.write(api_token_issue(user=user, name=f"{user.username} (create_user)"))
+            self.stdout.write(
+                api_token_issue(
+                    user=user,
+                    name=f"{user.username} (create_user)",
+                    unscheduled_care=options["unscheduled_care"],
+                )
+            )

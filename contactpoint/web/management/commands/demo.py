@@ -21,6 +21,9 @@ DEMO_PASSWORD = "contactpoint-demo"  # noqa: S105 - printed for the demo; the de
 DEMO_LA_CODE = "383"  # Leeds: a large area in the synthetic population
 # A team elsewhere: it cannot see through the demo authority's shields, but may override one.
 OTHER_TEAM, OTHER_LA_CODE = "demo-other-la-team", "352"
+EMERGENCY = (
+    "demo-emergency-care"  # an unscheduled-care setting: opening a child known to social care notifies
+)
 # Every demo user shares one published authenticator key: the demo holds synthetic data only.
 DEMO_TOTP_KEY_HEX = "636f6e74616374706f696e742d64656d6f2d6b6579"
 
@@ -42,6 +45,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         roles_sync()
         self._population(children, seed)
+        self._districts()
         users = self._users()
         shielded = self._shields()
         call_command("seal_audit", grace_seconds=0, verbosity=0)
@@ -85,6 +89,24 @@ class Command(BaseCommand):
         counts = load_population(data_dir, say=self.stdout.write)
         self.stdout.write(f"Loaded {counts['Child']} children in {time.perf_counter() - started:.0f}s.")
 
+    def _districts(self) -> None:
+        """Which authority each synthetic postcode district lies in, so moves between areas notify."""
+        from contactpoint.notifications.services import postcode_districts_load
+        from contactpoint.synthetic.reference import LOCAL_AUTHORITIES
+
+        held = set(
+            Organisation.objects.filter(kind=OrganisationKind.LOCAL_AUTHORITY).values_list("code", flat=True)
+        )
+        rows = [
+            {"district": district, "local_authority_code": str(la.number)}
+            for la in LOCAL_AUTHORITIES
+            if str(la.number) in held
+            for _town, districts in la.towns
+            for district in districts
+        ]
+        if rows:
+            postcode_districts_load(rows=rows)
+
     def _review_queue(self, addrport: str) -> None:
         """The population is linked for real, so its twins and conflicting records wait for review."""
         user_model = get_user_model()
@@ -117,6 +139,9 @@ class Command(BaseCommand):
         accounts.append(
             (OTHER_TEAM, "la_management", OTHER_LA_CODE, "ContactPoint team of another authority")
         )
+        accounts.append(
+            (EMERGENCY, "practitioner", la_code, "Emergency department (its lookups notify the authority)")
+        )
         for username, role_code, area, role_name in accounts:
             user: Any = get_user_model().objects.filter(username=username).first()
             if user is None:
@@ -127,6 +152,7 @@ class Command(BaseCommand):
                     local_authority_code=area,
                     vetted=True,
                     password=DEMO_PASSWORD,
+                    unscheduled_care=username == EMERGENCY,
                 )
                 if role_code == "system_admin":
                     user.is_staff = user.is_superuser = True
