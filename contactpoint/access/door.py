@@ -497,15 +497,25 @@ def _involvement(row: dict[str, Any]) -> Involvement:
     )
 
 
+def _own_or_consent(organisation_id: int) -> Q:
+    return (
+        Q(is_sensitive=False) | Q(organisation_id=organisation_id) | Q(sensitive_basis=SensitiveBasis.CONSENT)
+    )
+
+
 # Sensitive services (domain.md section 5): never to national partners; to the providing service
 # and the authority's team always; to other practitioners only with the child's consent.
 _SENSITIVE_VISIBLE = {
     "none": Q(is_sensitive=False),
     "all": Q(),
-    "own_or_consent": Q(is_sensitive=False)
-    | Q(organisation_id=_ORGANISATION_ID)
-    | Q(sensitive_basis=SensitiveBasis.CONSENT),
+    "own_or_consent": _own_or_consent(_ORGANISATION_ID),
 }
+
+
+def _sensitive_visible(actor: Actor) -> Q:
+    """The same rule as a filter for one actor (the record read compiles it once per rule)."""
+    rule = _sensitive_rule(actor)
+    return _own_or_consent(actor.organisation.pk) if rule == "own_or_consent" else _SENSITIVE_VISIBLE[rule]
 
 
 def _sensitive_rule(actor: Actor) -> str:
