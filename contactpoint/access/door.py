@@ -571,7 +571,9 @@ def search_scope(actor: Actor, child_pks: list[int]) -> dict[int, FoundChild]:
     """
     if not CAN_SEARCH.allows(actor, None):
         raise PermissionDenied(f"The {actor.role} role cannot search the index.")
-    archived = archived_hidden_from(actor, child_pks)
+    from contactpoint.signposting.services import children_archived
+
+    archived = archived_hidden_from(actor, child_pks) | children_archived(child_pks)
     child_pks = [pk for pk in child_pks if pk not in archived]
     hidden = _shielded_from(actor, child_pks)
     # One statement for every candidate's chosen values (each a lookup on the child's index):

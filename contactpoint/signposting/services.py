@@ -54,3 +54,8 @@ def scope_review(*, today: datetime.date | None = None) -> dict[str, int]:
 
 def child_archived(child_id: int) -> bool:
     return ScopeArchive.objects.filter(child_id=child_id).exists()
+
+
+def children_archived(child_ids: list[int]) -> set[int]:
+    """Which of these children left the scope (a search leaves them out, as the record refuses them)."""
+    return set(ScopeArchive.objects.filter(child_id__in=child_ids).values_list("child_id", flat=True))

@@ -13,6 +13,7 @@ from contactpoint.linkage.services import link_run
 from contactpoint.linkage.tests.helpers import child_of, load, person
 from contactpoint.records.models import Child, Involvement, OrganisationKind
 from contactpoint.records.tests.factories import OrganisationFactory
+from contactpoint.search.selectors import SearchCriteria, children_search
 from contactpoint.signposting.models import ScopeArchive
 from contactpoint.signposting.services import scope_review
 
@@ -85,6 +86,7 @@ def test_a_child_who_leaves_scope_is_archived_after_the_grace_period_and_no_long
     event = AuditEvent.objects.filter(details__action="scope_review").get()
     assert event.child_ids == [child.contactpoint_id]
     practitioner = actor_for("practitioner", leeds)
+    assert found(practitioner, child) is False  # not in a search either
     with pytest.raises(ChildArchived):
         child_record_for(practitioner, child, reason="enquiry")
     assert issubclass(ChildArchived, PermissionDenied)
@@ -93,6 +95,12 @@ def test_a_child_who_leaves_scope_is_archived_after_the_grace_period_and_no_long
     Involvement.objects.filter(child=child).update(end_date=None)  # known to services again
     assert scope_review() == {"archived": 0, "restored": 1}
     assert child_record_for(practitioner, child, reason="enquiry").contactpoint_id == child.contactpoint_id
+    assert found(practitioner, child) is True
+
+
+def found(actor, child: Child) -> bool:
+    criteria = SearchCriteria(family_name="Khan", date_of_birth=datetime.date(2015, 3, 14))
+    return child.contactpoint_id in [h.id for h in children_search(actor=actor, criteria=criteria).hits]
 
 
 def test_looked_after_children_are_in_scope(tmp_path, leeds):
