@@ -64,17 +64,19 @@ def parse_keys(text: str, *, where: str) -> list[bytes]:
     return keys
 
 
-def _configured_keys() -> list[bytes]:
-    configured = getattr(settings, "CONTACTPOINT_AUDIT_KEY", "")
+def configured_keys(setting: str, *, what: str) -> list[bytes]:
+    """Keys from the setting `setting` itself, or from the file named by `setting`_FILE (created
+    with one new key when `setting`_CREATE allows: local settings only)."""
+    configured = getattr(settings, setting, "")
     if configured:
-        return parse_keys(configured, where="CONTACTPOINT_AUDIT_KEY")
-    path = getattr(settings, "CONTACTPOINT_AUDIT_KEY_FILE", "")
+        return parse_keys(configured, where=setting)
+    path = getattr(settings, f"{setting}_FILE", "")
     if not path:
-        raise ImproperlyConfigured("Set CONTACTPOINT_AUDIT_KEY or CONTACTPOINT_AUDIT_KEY_FILE.")
+        raise ImproperlyConfigured(f"Set {setting} or {setting}_FILE.")
     key_file = Path(path)
     if not key_file.exists():
-        if not getattr(settings, "CONTACTPOINT_AUDIT_KEY_CREATE", False):
-            raise ImproperlyConfigured(f"The audit key file {key_file} does not exist.")
+        if not getattr(settings, f"{setting}_CREATE", False):
+            raise ImproperlyConfigured(f"The {what} file {key_file} does not exist.")
         key_file.parent.mkdir(parents=True, exist_ok=True)
         key_file.write_text(new_key_hex() + "\n")
         key_file.chmod(0o600)
@@ -87,7 +89,7 @@ def new_key_hex() -> str:
 
 @cache
 def keyring() -> Keyring:
-    keys = _configured_keys()
+    keys = configured_keys("CONTACTPOINT_AUDIT_KEY", what="audit key")
     ids = {key_id_of(key): key for key in keys}
     return Keyring(keys=ids, signing_id=key_id_of(keys[-1]), oldest_id=key_id_of(keys[0]))
 

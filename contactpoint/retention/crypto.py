@@ -14,17 +14,14 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from contactpoint.audit.keys import key_id_of, new_key_hex, parse_keys
+from contactpoint.audit.keys import configured_keys, key_id_of
 
 from .models import ChildDataKey
 
@@ -52,26 +49,11 @@ class KekRing:
             raise UnknownKek(f"No key-encryption key {kek_id} is configured.") from None
 
 
-def _configured() -> list[bytes]:
-    configured = getattr(settings, "CONTACTPOINT_DATA_KEK", "")
-    if configured:
-        return parse_keys(configured, where="CONTACTPOINT_DATA_KEK")
-    path = getattr(settings, "CONTACTPOINT_DATA_KEK_FILE", "")
-    if not path:
-        raise ImproperlyConfigured("Set CONTACTPOINT_DATA_KEK or CONTACTPOINT_DATA_KEK_FILE.")
-    key_file = Path(path)
-    if not key_file.exists():
-        if not getattr(settings, "CONTACTPOINT_DATA_KEK_CREATE", False):
-            raise ImproperlyConfigured(f"The data key-encryption key file {key_file} does not exist.")
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(new_key_hex() + "\n")
-        key_file.chmod(0o600)
-    return parse_keys(key_file.read_text(), where=str(key_file))
-
-
 @cache
 def kek_ring() -> KekRing:
-    keys = [key[:KEY_BYTES] for key in _configured()]
+    keys = [
+        key[:KEY_BYTES] for key in configured_keys("CONTACTPOINT_DATA_KEK", what="data key-encryption key")
+    ]
     return KekRing(keys={key_id_of(k): k for k in keys}, wrapping_id=key_id_of(keys[-1]))
 
 
