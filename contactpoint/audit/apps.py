@@ -7,4 +7,6 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects sign-in events
+        from . import admin_acts, signals  # noqa: F401 - signals connects sign-in events
+
+        admin_acts.install()

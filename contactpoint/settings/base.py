@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "contactpoint.access.middleware.SessionTimeoutMiddleware",
     "contactpoint.access.middleware.SecondFactorRequiredMiddleware",
     "contactpoint.access.middleware.AdminReauthMiddleware",
+    "contactpoint.audit.admin_acts.AdminClientMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
