@@ -28,6 +28,7 @@ from contactpoint.access.models import Profile
 from contactpoint.access.services import user_reinstate, user_suspend
 from contactpoint.records.selectors import ChildMatchFacts, children_match_facts, normal_postcode
 
+from .criteria import criteria_open
 from .misuse_rules import RULES, MisuseRule
 from .models import (
     AlertAction,
@@ -84,13 +85,13 @@ def _own_surname_or_address(rule: MisuseRule, start, end) -> list[Finding]:
     }
     events = list(_lookups(start, end).filter(actor_user_id__in=list(people)))
     facts = _facts_for(events)
+    opened: dict[str, Any] = {}
     surname_hits: dict[int, list[int]] = defaultdict(list)
     address_hits: dict[int, list[int]] = defaultdict(list)
     for event in events:
         assert event.actor_user_id is not None
         surname, postcode = people[event.actor_user_id]
-        criteria = event.details.get("criteria")
-        criteria = criteria if isinstance(criteria, dict) else {}
+        criteria = criteria_open(event.details, uid=event.uid, keys=opened) or {}
         children = [facts[c] for c in _concerned(event) if c in facts]
         if surname and (
             any(str(criteria.get(key, "")).strip().casefold() == surname for key in FAMILY_NAME_CRITERIA)

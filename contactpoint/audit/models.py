@@ -136,3 +136,19 @@ class MisuseAlertAction(models.Model):
     at = models.DateTimeField(auto_now_add=True)
     note = models.TextField(blank=True)
     recipient = models.EmailField(blank=True)
+
+
+class CriteriaKey(models.Model):
+    """The key that seals one year's search criteria in the log (names and birth dates users typed).
+
+    Stored only wrapped by the data key-encryption key, like a child's data key. Deleting the row
+    when the year's criteria are past their retention (or at decommissioning) makes them unreadable
+    in the log and in every backup of it, while the events, their signatures and the chain, which
+    cover the sealed bytes, still verify. Not part of the append-only log: rows are deleted.
+    """
+
+    period = models.CharField(max_length=8, unique=True, help_text="The calendar year sealed, e.g. 2026.")
+    key_id = models.CharField(max_length=32, unique=True)
+    wrapped = models.BinaryField()
+    kek_id = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)

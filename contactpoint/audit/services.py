@@ -17,6 +17,7 @@ from django.utils import timezone
 from contactpoint.access.actors import Actor
 
 from . import keys
+from .criteria import criteria_seal
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, EventType, Outcome
 
 GENESIS = "0" * 64
@@ -63,9 +64,12 @@ def audit_record(
     details: dict[str, Any] | None = None,
     client: str = "",
 ) -> AuditEvent:
+    uid, now = uuid.uuid4(), timezone.now()
+    if details and isinstance(details.get("criteria"), dict):
+        details = {**details, "criteria": criteria_seal(details["criteria"], uid=uid, moment=now)}
     values: dict[str, Any] = {
-        "uid": uuid.uuid4(),
-        "occurred_at": timezone.now(),
+        "uid": uid,
+        "occurred_at": now,
         "event_type": event_type,
         "outcome": outcome,
         "actor_user_id": actor.user_id if actor else None,

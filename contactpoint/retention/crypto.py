@@ -70,9 +70,18 @@ def _wrap(data_key: bytes, key_id: str, kek_id: str) -> bytes:
 
 
 def _unwrap(row: ChildDataKey) -> bytes:
-    blob = bytes(row.wrapped)
-    return AESGCM(kek_ring().key(row.kek_id)).decrypt(
-        blob[:NONCE_BYTES], blob[NONCE_BYTES:], row.key_id.encode()
+    return key_unwrap(bytes(row.wrapped), key_id=row.key_id, kek_id=row.kek_id)
+
+
+def key_wrap(data_key: bytes, *, key_id: str) -> tuple[bytes, str]:
+    """A data key wrapped by the newest KEK, and that KEK's id (for keys other than children's)."""
+    wrapping_id = kek_ring().wrapping_id
+    return _wrap(data_key, key_id, wrapping_id), wrapping_id
+
+
+def key_unwrap(wrapped: bytes, *, key_id: str, kek_id: str) -> bytes:
+    return AESGCM(kek_ring().key(kek_id)).decrypt(
+        wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], key_id.encode()
     )
 
 
@@ -146,6 +155,17 @@ def data_keys_rewrap(*, batch_size: int = 1000) -> int:
 
 
 def data_keys_by_kek() -> dict[str, int]:
+    """Keys wrapped by each KEK: children's data keys and the audit log's search-criteria keys (a
+    KEK may be retired only when neither depends on it)."""
+    from collections import Counter
+
     from django.db.models import Count
 
-    return dict(ChildDataKey.objects.values_list("kek_id").annotate(n=Count("pk")).values_list("kek_id", "n"))
+    from contactpoint.audit.models import CriteriaKey
+
+    counts: Counter[str] = Counter()
+    for model in (ChildDataKey, CriteriaKey):
+        counts.update(
+            dict(model.objects.values_list("kek_id").annotate(n=Count("pk")).values_list("kek_id", "n"))
+        )
+    return dict(counts)

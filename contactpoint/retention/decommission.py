@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from contactpoint.access.models import ApiToken, Profile
 from contactpoint.audit import keys
+from contactpoint.audit.criteria import criteria_keys_destroy
 from contactpoint.audit.models import AuditCheckpoint, EventType
 from contactpoint.audit.services import audit_record, chain_seal
 from contactpoint.feeds.models import DataQualityWarning, FeedFile, QuarantinedRow, SourceRecord
@@ -43,8 +44,9 @@ class NotYet(Exception):
     """Access has not yet reached its end time."""
 
 
-# The append-only audit log cannot be rewritten without breaking its chain; what it holds of a
-# child is reported separately (search criteria typed by users: see docs/adr/0010-retention.md).
+# The append-only audit log cannot be rewritten without breaking its chain; what it may still hold
+# of a child is reported separately (search criteria are sealed and their keys destroyed above,
+# but a user's free-text reason for access can name someone: see docs/audit.md).
 AUDIT_TABLES = ("audit_auditevent",)
 
 
@@ -157,11 +159,16 @@ def decommission(
     with transaction.atomic():
         ended = access_end(now=now)
         rows, key_ids = everything_destroy()
+        criteria_keys = criteria_keys_destroy()
         audit_record(
             event_type=EventType.ADMIN,
             username=SYSTEM,
             reason="Decommissioning: all child data and data keys destroyed",
-            details={"rows": dict(rows), "data_keys_destroyed": len(key_ids)},
+            details={
+                "rows": dict(rows),
+                "data_keys_destroyed": len(key_ids),
+                "search_criteria_keys_destroyed": criteria_keys,
+            },
         )
     while chain_seal(grace=datetime.timedelta(0)):
         pass
@@ -175,6 +182,7 @@ def decommission(
         "access": ended,
         "rows_destroyed": dict(sorted(rows.items())),
         "data_keys_destroyed": {"count": len(key_ids), "key_ids": key_ids},
+        "search_criteria_keys_destroyed": criteria_keys,
         "audit_chain_head": {
             "position": head.position if head else 0,
             "entry_hash": head.entry_hash if head else "",

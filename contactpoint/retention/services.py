@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contactpoint.access.actors import Actor
+from contactpoint.audit.criteria import criteria_keys_expire
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
 from contactpoint.feeds.models import QuarantinedRow, SourceRecord
@@ -49,6 +50,7 @@ class RetentionReport:
     decisions: list[Decision] = field(default_factory=list)
     rows: Counter[str] = field(default_factory=Counter)
     no_birth_date: int = 0
+    criteria_years_destroyed: list[str] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for d in self.decisions if d.action == action)
@@ -113,6 +115,7 @@ def retention_apply(*, today: datetime.date, simulate: bool = False) -> Retentio
             else:
                 report.rows.update(_destroy(decision, reason="retention"))
             report.decisions.append(decision)
+        report.criteria_years_destroyed = criteria_keys_expire(today=today)
         if simulate:
             transaction.set_rollback(True)
     return report

@@ -188,6 +188,9 @@ CONTACTPOINT_FEED_WORKERS = env_int("CONTACTPOINT_FEED_WORKERS", 2)
 # The key that signs audit events and checkpoints, kept outside the database (hex), or a file holding it.
 CONTACTPOINT_AUDIT_KEY = env_str("CONTACTPOINT_AUDIT_KEY", "")
 CONTACTPOINT_AUDIT_KEY_FILE = env_str("CONTACTPOINT_AUDIT_KEY_FILE", "")
+# Years a year's search criteria stay readable in the audit log after that year (docs/audit.md):
+# then `apply_retention` destroys the year's key; the events themselves stay and still verify.
+CONTACTPOINT_AUDIT_CRITERIA_YEARS = env_int("CONTACTPOINT_AUDIT_CRITERIA_YEARS", 6)
 
 # Retention (docs/retention.md): the key-encryption keys that wrap each child's data key (hex,
 # comma-separated, oldest first, the newest wraps), or a file of them; and where decommissioning

@@ -13,6 +13,8 @@ from contactpoint.access.actors import Actor
 from contactpoint.access.models import ApiToken, Profile
 from contactpoint.access.services import api_token_issue
 from contactpoint.access.tests.factories import make_user
+from contactpoint.audit.criteria import criteria_open
+from contactpoint.audit.models import AuditEvent, EventType
 from contactpoint.audit.verify import verify_log
 from contactpoint.records.models import Child
 from contactpoint.retention.crypto import data_key_ensure
@@ -30,12 +32,15 @@ def test_the_runbook_ends_access_destroys_everything_and_certifies_it(tmp_path):
     index(tmp_path)
     profile = make_user("last-practitioner")
     api_token_issue(user=profile.user, name="case system")
-    # A practitioner's search: its criteria are in the append-only audit log, which is not rewritten.
+    # A practitioner's search: the append-only log keeps its criteria, sealed under the year's key.
     criteria = SearchCriteria(given_name="Ivy", family_name="Quennell", date_of_birth=BORN)
     children_search(actor=Actor.for_user(profile.user), criteria=criteria)
+    search = AuditEvent.objects.get(event_type=EventType.SEARCH)
+    assert criteria_open(search.details, uid=search.uid)["family_name"] == "Quennell"
     keys = sorted(data_key_ensure(child_id=c.pk).key_id for c in Child.objects.all())
     before = proof_nothing_readable(["Quennell", "Brackwater"])
     assert before.found and not before.clean
+    assert not [f for f in before.found if f.startswith("audit_auditevent")]
 
     out = io.StringIO()
     ended = (timezone.now() - datetime.timedelta(minutes=1)).isoformat()
@@ -49,7 +54,9 @@ def test_the_runbook_ends_access_destroys_everything_and_certifies_it(tmp_path):
     assert certificate["rows_destroyed"]["records.Child"] == 3
     assert certificate["proof"]["clean"] and certificate["proof"]["identifying_values_found"] == 0
     assert certificate["audit_chain_head"]["position"] > 0
-    assert certificate["proof"]["search_terms_in_audit_log"] == 1
+    assert certificate["proof"]["search_terms_in_audit_log"] == 0
+    assert certificate["search_criteria_keys_destroyed"] == 1
+    assert criteria_open(search.details, uid=search.uid) is None  # what was typed is gone for good
     assert not Child.objects.exists() and not ChildDataKey.objects.exists()
     assert proof_nothing_readable(["Quennell", "Brackwater", "Tindall"]).clean
     # Nobody can act any more.

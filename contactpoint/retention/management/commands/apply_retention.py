@@ -26,6 +26,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{d.action}\t{d.contactpoint_id}\t{d.basis}\tdue {d.on.isoformat()}")
         for label, n in sorted(report.rows.items()):
             self.stdout.write(f"rows\t{label}\t{n}")
+        for year in report.criteria_years_destroyed:
+            self.stdout.write(f"audit search criteria of {year}: key destroyed")
         self.stdout.write(
             f"{verb} archive {report.count('archive')} and destroy {report.count('destroy')} "
             f"as of {day.isoformat()}; {report.no_birth_date} live record(s) have no date of birth "

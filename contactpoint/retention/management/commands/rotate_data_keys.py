@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from contactpoint.audit.criteria import criteria_keys_rewrap
 from contactpoint.retention.crypto import data_keys_by_kek, data_keys_rewrap, kek_ring
 
 
@@ -9,7 +10,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         newest = kek_ring().wrapping_id
         done = data_keys_rewrap()
-        self.stdout.write(f"Rewrapped {done} data key(s) with key-encryption key {newest}.")
+        criteria = criteria_keys_rewrap()
+        self.stdout.write(
+            f"Rewrapped {done} data key(s) and {criteria} audit search-criteria key(s) "
+            f"with key-encryption key {newest}."
+        )
         for kek_id, count in sorted(data_keys_by_kek().items()):
             self.stdout.write(f"{kek_id}\t{count}")
         stale = sum(n for kek_id, n in data_keys_by_kek().items() if kek_id != newest)
