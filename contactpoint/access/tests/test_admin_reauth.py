@@ -1,28 +1,19 @@
 """Changes in the Django admin need a recent second factor; reading it does not."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from contactpoint.access.tests.factories import make_user, sign_in_verified
 from contactpoint.access.tests.test_reauth import age_second_factor
 from contactpoint.records.models import Organisation, OrganisationKind
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client):
-    profile = make_user("admin-383", "system_admin", organisation="383")
-    get_user_model().objects.filter(pk=profile.user_id).update(is_staff=True, is_superuser=True)
-    sign_in_verified(client, get_user_model().objects.get(pk=profile.user_id))
-    return client
-
-
-def _rename(client, organisation: Organisation, name: str):
+def _rename(client, organisation: Organisation, name: str, **extra):
     return client.post(
         reverse("admin:records_organisation_change", args=[organisation.pk]),
         {"kind": organisation.kind, "code": organisation.code, "name": name, "accredited": "on"},
+        **extra,
     )
 
 

@@ -5,7 +5,8 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 from django.urls import reverse
 
-from contactpoint.access.tests.factories import make_user, sign_in_verified
+from contactpoint.access.tests.factories import make_user
+from contactpoint.access.tests.test_admin_reauth import _rename
 from contactpoint.audit.models import AuditEvent, EventType
 from contactpoint.records.models import Organisation, OrganisationKind, Practitioner
 from contactpoint.records.tests.factories import PractitionerFactory
@@ -14,29 +15,16 @@ from contactpoint.tests.test_every_path_audits import audit_log_refuses_writes
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client):
-    profile = make_user("admin-383", "system_admin", organisation="383")
-    get_user_model().objects.filter(pk=profile.user_id).update(is_staff=True, is_superuser=True)
-    sign_in_verified(client, get_user_model().objects.get(pk=profile.user_id))
-    return client
-
-
-def _rename(client, organisation: Organisation, name: str):
-    return client.post(
-        reverse("admin:records_organisation_change", args=[organisation.pk]),
-        {"kind": organisation.kind, "code": organisation.code, "name": name, "accredited": "on"},
-        REMOTE_ADDR="10.1.2.3",
-    )
-
-
 def _admin_events():
     return AuditEvent.objects.filter(details__action__startswith="admin_").order_by("pk")
 
 
 def test_a_change_is_an_event_with_actor_client_and_changed_fields(admin_client):
     leeds = Organisation.objects.get(kind=OrganisationKind.LOCAL_AUTHORITY, code="383")
-    assert _rename(admin_client, leeds, "Leeds City Council (renamed)").status_code == 302
+    assert (
+        _rename(admin_client, leeds, "Leeds City Council (renamed)", REMOTE_ADDR="10.1.2.3").status_code
+        == 302
+    )
     (event,) = _admin_events()
     assert event.event_type == EventType.ADMIN
     assert event.actor_username == "admin-383" and event.actor_role == "system_admin"
