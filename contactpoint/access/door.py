@@ -37,7 +37,7 @@ from contactpoint.records.models import (
     Practitioner,
     SensitiveBasis,
 )
-from contactpoint.records.services import involvement_version
+from contactpoint.records.selectors import involvement_version
 from contactpoint.retention.selectors import archive_access, archived_hidden_from
 
 from . import permissions as p
