@@ -37,8 +37,8 @@ from contactpoint.records.models import (
     Practitioner,
     SensitiveBasis,
 )
-from contactpoint.records.services import involvement_version
-from contactpoint.retention.selectors import archive_access, archived_hidden_from
+from contactpoint.records.selectors import involvement_version
+from contactpoint.retention.selectors import ChildArchived, archive_access, archived_hidden_from
 
 from . import permissions as p
 from .actors import Actor
@@ -194,10 +194,6 @@ def _emergency_lookup(actor: Actor, child: Child) -> None:
         from contactpoint.notifications.events import emergency_lookup_raise
 
         emergency_lookup_raise(actor=actor, child=child)
-
-
-class ChildArchived(PermissionDenied):
-    """The child left the index's scope and its record is archived: ordinary users do not see it."""
 
 
 def _refuse_archived(child: Child) -> None:

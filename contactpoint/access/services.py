@@ -27,7 +27,7 @@ from contactpoint.records.services import declared_row_sync
 
 from . import permissions
 from .actors import AccountSuspended, Actor
-from .door import InvolvementView, involvement_view, restricted_for
+from .door import restricted_for
 from .models import VETTING_VALID_FOR, ApiToken, Profile, Role, Shield
 from .policies import HasPermission
 from .roles import ROLES
@@ -307,8 +307,9 @@ def _check_manages(actor: Actor, profile: Profile) -> None:
         raise PermissionDenied(f"{actor.username} may not manage accounts outside their own area's users.")
 
 
-# Changes practitioners report about a child (the API's writes). Each is checked here, written by
+# Changes practitioners report about a child through the API. Each is checked here, written by
 # records.services with the organisation as its source, and audited as a change: ids, never values.
+# (Involvements are recorded by records.services.own_involvement_record, for the pages and the API.)
 CAN_RECORD = HasPermission(permissions.RECORD_INVOLVEMENT)
 
 
@@ -340,67 +341,6 @@ def _change_audited(
             details={"action": action, "refused": str(refusal)[:200]},
         )
         raise
-
-
-def involvement_record(
-    *,
-    actor: Actor,
-    child: Child,
-    reason: str,
-    service_type: str,
-    start_date: datetime.date,
-    practitioner: dict[str, str] | None = None,
-    sensitive_basis: str = "",
-    has_caf: bool = False,
-    is_lead_professional: bool = False,
-) -> InvolvementView:
-    """The actor's organisation starts working with the child."""
-    created: list[InvolvementView] = []
-
-    def write() -> dict[str, Any]:
-        involvement = records_services.involvement_start(
-            child=child,
-            organisation=actor.organisation,
-            source=records_services.organisation_source(organisation=actor.organisation),
-            service_type=service_type,
-            start_date=start_date,
-            practitioner=practitioner,
-            sensitive_basis=sensitive_basis,
-            has_caf=has_caf,
-            is_lead_professional=is_lead_professional,
-        )
-        created.append(involvement_view(involvement))
-        return {"involvement": involvement.pk, "service_type": service_type}
-
-    _change_audited(actor=actor, child=child, reason=reason, action="involvement_started", write=write)
-    return created[0]
-
-
-def involvement_update(
-    *,
-    actor: Actor,
-    child: Child,
-    reason: str,
-    involvement_id: int,
-    expected_version: str,
-    changes: dict[str, object],
-) -> InvolvementView:
-    """End the organisation's involvement, make it lead professional, or record a CAF."""
-    updated: list[InvolvementView] = []
-
-    def write() -> dict[str, Any]:
-        involvement, changed = records_services.involvement_change(
-            child=child,
-            involvement_id=involvement_id,
-            source=records_services.organisation_source(organisation=actor.organisation),
-            expected_version=expected_version,
-            changes=changes,
-        )
-        updated.append(involvement_view(involvement))
-        return {"involvement": involvement.pk, "changed": sorted(changed)}
-
-    _change_audited(actor=actor, child=child, reason=reason, action="involvement_changed", write=write)
-    return updated[0]
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 
 from contactpoint.access.actors import Actor
-from contactpoint.access.door import CAN_VIEW, ChildArchived, ChildRecordView, child_record_for
+from contactpoint.access.door import CAN_VIEW, ChildRecordView, child_record_for
 from contactpoint.audit.models import EventType, Outcome
 from contactpoint.audit.services import audit_record
 from contactpoint.records.models import Child
 from contactpoint.records.selectors import child_by_contactpoint_id
 from contactpoint.records.services import contactpoint_id_is_valid
+from contactpoint.retention.selectors import ChildArchived
 
 from .authentication import ApiCredentials
 from .problems import MissingReason

@@ -17,13 +17,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contactpoint.access.door import InvolvementView
-from contactpoint.access.services import address_change_report, involvement_record, involvement_update
+from contactpoint.access.door import InvolvementView, involvement_view
+from contactpoint.access.services import address_change_report
 from contactpoint.feeds.formats.base import UnreadableFile
 from contactpoint.feeds.selectors import MAY_SUBMIT_FEED
 from contactpoint.feeds.services import feed_submit
 from contactpoint.feeds.tasks import load_feed_task
 from contactpoint.records.models import Source
+from contactpoint.records.selectors import involvement_live_id
+from contactpoint.records.services import own_involvement_record
 
 from . import examples, serializers
 from .door import REASON_HEADER, access_reason, actor_of, child_or_404, record_for
@@ -109,9 +111,12 @@ def _if_match(request: Request) -> str:
     return raw.removeprefix("W/").strip('"')
 
 
-def _involvement_response(involvement: InvolvementView, *, status_code: int = 200, **headers) -> Response:
+def _involvement_response(
+    involvement: InvolvementView, *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     data = serializers.InvolvementOut(involvement).data
-    return Response(data, status=status_code, headers={"ETag": f'"{involvement.version}"', **headers})
+    etag = {"ETag": f'"{involvement.version}"'}
+    return Response(data, status=status_code, headers={**etag, **(headers or {})})
 
 
 class ChildInvolvementsApi(APIView):
@@ -136,7 +141,12 @@ class ChildInvolvementsApi(APIView):
     @extend_schema(
         operation_id="child_involvement_start",
         tags=["Involvements"],
-        summary="Record that your organisation is working with the child",
+        summary="Record that you (your organisation) are working with the child",
+        description=(
+            "A token acts for its user: this is the same involvement the user keeps on the web pages, "
+            "one per user and child. While it is current, a second start is refused (409): change it "
+            "with PATCH instead. Sensitive services need their basis."
+        ),
         parameters=[CHILD_ID, REASON],
         request=serializers.InvolvementIn,
         examples=[examples.INVOLVEMENT_IN],
@@ -150,19 +160,32 @@ class ChildInvolvementsApi(APIView):
         reason = access_reason(request)
         child = child_or_404(id)
         data = _valid(serializers.InvolvementIn, request)
-        involvement = involvement_record(
+        recorded = own_involvement_record(
             actor=actor,
             child=child,
             reason=reason,
-            service_type=data["service_type"],
-            start_date=data.get("start_date") or datetime.date.today(),
-            practitioner=data.get("practitioner"),
-            sensitive_basis=data["sensitive_basis"],
-            has_caf=data["has_caf"],
-            is_lead_professional=data["is_lead_professional"],
+            changes={
+                "service_type": data["service_type"],
+                "start_date": data.get("start_date") or datetime.date.today(),
+                "sensitive_basis": data["sensitive_basis"],
+                "has_caf": data["has_caf"],
+                "is_lead_professional": data["is_lead_professional"],
+                **(data.get("practitioner") or {}),
+            },
+            expected_version=None,
         )
-        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{involvement.id}")
-        return _involvement_response(involvement, status_code=201, Location=location)
+        involvement = involvement_view(recorded.involvement)
+        return _involvement_response(
+            involvement, status_code=201, headers={"Location": _address_of(request, involvement)}
+        )
+
+
+def _address_of(request: Request, involvement: InvolvementView) -> str:
+    """Where an involvement lives now: after a change, the new row's id (the old one still leads here)."""
+    collection = request.path.rstrip("/")
+    if "/involvements/" in collection:
+        collection = collection.rsplit("/", 1)[0]
+    return request.build_absolute_uri(f"{collection}/{involvement.id}")
 
 
 def _valid(serializer_class, request: Request) -> dict:
@@ -183,16 +206,27 @@ class ChildInvolvementApi(APIView):
         },
     )
     def get(self, request: Request, id: str, involvement_id: int, version: str = "v1") -> Response:
-        _, record = record_for(request, id)
+        child, record = record_for(request, id)
+        live_id = involvement_live_id(child=child, involvement_id=involvement_id)
         for involvement in record.involvements:
-            if involvement.id == involvement_id:
-                return _involvement_response(involvement)
+            if live_id is not None and involvement.id == live_id:
+                moved = (
+                    {"Content-Location": _address_of(request, involvement)}
+                    if live_id != involvement_id
+                    else {}
+                )
+                return _involvement_response(involvement, headers=moved)
         raise exceptions.NotFound("The record you may see has no such involvement.")
 
     @extend_schema(
         operation_id="child_involvement_change",
         tags=["Involvements"],
         summary="End your involvement, make it lead professional, or record a CAF",
+        description=(
+            "Every change is kept as history: the changed involvement gets a new `id`, given in the "
+            "response and its `Location` header. An earlier id of the same involvement still leads to "
+            "the current one, and the ETag still refuses a change to a copy that is out of date (412)."
+        ),
         parameters=[CHILD_ID, REASON, IF_MATCH],
         request=serializers.InvolvementChangeIn,
         examples=[examples.INVOLVEMENT_CHANGE_IN],
@@ -207,7 +241,7 @@ class ChildInvolvementApi(APIView):
         child = child_or_404(id)
         expected = _if_match(request)
         changes = _valid(serializers.InvolvementChangeIn, request)
-        involvement = involvement_update(
+        recorded = own_involvement_record(
             actor=actor,
             child=child,
             reason=reason,
@@ -215,7 +249,8 @@ class ChildInvolvementApi(APIView):
             expected_version=expected,
             changes=changes,
         )
-        return _involvement_response(involvement)
+        involvement = involvement_view(recorded.involvement)
+        return _involvement_response(involvement, headers={"Location": _address_of(request, involvement)})
 
 
 class ChildAddressApi(APIView):

@@ -4,6 +4,7 @@ Reads of a child's record for display go through access.door.
 """
 
 import datetime
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -117,6 +118,7 @@ class OwnInvolvement:
     email: str
     is_lead_professional: bool
     has_caf: bool
+    version: str  # carried through the pages, so a change made meanwhile is not overwritten
 
 
 def users_source_code(organisation: Organisation) -> str:
@@ -137,9 +139,52 @@ def own_involvement_row(*, actor: "Actor", child: Child) -> Involvement | None:
             source_record_id=own_record_id(actor, child),
             superseded_at__isnull=True,
         )
-        .select_related("practitioner")
+        .select_related("practitioner", "source")
+        .order_by("-asserted_at", "-pk")
         .first()
     )
+
+
+def involvement_version(involvement: Involvement | None) -> str:
+    """A fingerprint of everything a change could alter: the API's ETag, the pages' hidden field.
+
+    Every change supersedes the row, so the id alone would do; the fields make a version computed
+    from a stale copy of the same row differ too. No involvement at all has the empty version.
+    """
+    if involvement is None:
+        return ""
+    state = (
+        involvement.pk,
+        involvement.start_date,
+        involvement.end_date,
+        involvement.has_caf,
+        involvement.is_lead_professional,
+        involvement.practitioner_id,
+        involvement.superseded_at,
+    )
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:32]
+
+
+def involvement_live_successor(*, child: Child, involvement_id: int) -> Involvement | None:
+    """The live row of the assertion an involvement id belongs to: itself while it is live, else the
+    row that superseded it under the same source and source record id (a caller's stored id keeps
+    working after a change). None for an id this child never had."""
+    asked = Involvement.objects.filter(pk=involvement_id, child=child).values("source_id", "source_record_id")
+    keys = asked.first()
+    if keys is None:
+        return None
+    return (
+        Involvement.objects.filter(child=child, superseded_at__isnull=True, **keys)
+        .select_related("organisation", "source", "practitioner")
+        .order_by("-asserted_at", "-pk")
+        .first()
+    )
+
+
+def involvement_live_id(*, child: Child, involvement_id: int) -> int | None:
+    """The id an involvement id stands for now (a stored id keeps working after changes)."""
+    live = involvement_live_successor(child=child, involvement_id=involvement_id)
+    return live.pk if live is not None else None
 
 
 def own_involvement(*, actor: "Actor", child: Child) -> OwnInvolvement | None:
@@ -156,6 +201,7 @@ def own_involvement(*, actor: "Actor", child: Child) -> OwnInvolvement | None:
         email=practitioner.email if practitioner else "",
         is_lead_professional=own.is_lead_professional,
         has_caf=own.has_caf,
+        version=involvement_version(own),
     )
 
 

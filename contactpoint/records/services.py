@@ -6,11 +6,10 @@ among the assertions a source has not superseded, the one from the most authorit
 asserted; then the most recently recorded. The others are kept, not deleted.
 """
 
+import dataclasses
 import datetime
 import functools
-import hashlib
 import secrets
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,10 +38,17 @@ from .models import (
     Organisation,
     OrganisationKind,
     Practitioner,
+    SensitiveBasis,
     Source,
     SupplyObligation,
 )
-from .selectors import own_involvement_row, own_record_id, users_source_code
+from .selectors import (
+    involvement_live_successor,
+    involvement_version,
+    own_involvement_row,
+    own_record_id,
+    users_source_code,
+)
 
 if TYPE_CHECKING:
     from contactpoint.access.actors import Actor
@@ -291,19 +297,6 @@ def declared_row_sync[M: models.Model](*, model: type[M], key: dict[str, Any], w
     return "unchanged"
 
 
-@dataclass(frozen=True)
-class InvolvementAnswers:
-    """What a practitioner says about their own work with a child."""
-
-    service_type: str
-    start_date: datetime.date
-    job_title: str = ""
-    phone: str = ""
-    email: str = ""
-    is_lead_professional: bool = False
-    has_caf: bool = False
-
-
 def _users_source(organisation: Organisation) -> Source:
     """What users record themselves is asserted by their organisation's 'ContactPoint users' source."""
     source, _ = Source.objects.get_or_create(
@@ -325,123 +318,40 @@ def _may_record(actor: "Actor") -> None:
         raise PermissionDenied(f"The {actor.role} role cannot record involvements.")
 
 
-def _practitioner_for(actor: "Actor", source: Source, answers: InvolvementAnswers) -> Practitioner:
-    from django.contrib.auth import get_user_model
+@dataclass(frozen=True)
+class InvolvementAnswers:
+    """What a practitioner says about their own work with a child, on the pages' question page."""
 
-    user = get_user_model().objects.get(pk=actor.user_id)
-    practitioner, _ = Practitioner.objects.update_or_create(
-        source=source,
-        source_record_id=f"user-{actor.user_id}",
-        defaults={
-            "organisation": actor.organisation,
-            "given_name": getattr(user, "first_name", "") or actor.username,
-            "family_name": getattr(user, "last_name", "") or "",
-            "job_title": answers.job_title,
-            "phone": answers.phone,
-            "email": answers.email,
-            "asserted_at": timezone.now(),
-        },
-    )
-    return practitioner
+    service_type: str
+    start_date: datetime.date
+    job_title: str = ""
+    phone: str = ""
+    email: str = ""
+    is_lead_professional: bool = False
+    has_caf: bool = False
+
+    def as_changes(self) -> dict[str, object]:
+        """The whole statement: a save from the pages restates everything, and clears an end date."""
+        return {**dataclasses.asdict(self), "end_date": None}
 
 
-def _check_lead(child: Child, answers: InvolvementAnswers, own: Involvement | None) -> None:
-    if not answers.is_lead_professional:
-        return
-    leads = Involvement.objects.filter(
-        child=child, is_lead_professional=True, end_date__isnull=True, superseded_at__isnull=True
-    )
-    if own is not None:
-        leads = leads.exclude(pk=own.pk)
-    other_lead = leads.select_related("organisation").first()
-    if other_lead is not None:
-        raise ValidationError(
-            f"{other_lead.organisation.name} is already recorded as this child's lead professional. "
-            "Agree a change with them; they end their role before you take it on."
-        )
+# Recording, changing and ending a user's own involvement: the pages and the API call the same
+# service (ADR 0014). One live involvement per user and child, asserted by the organisation's
+# users' source; every change supersedes the live row with a new one, so history is kept.
 
-
-@_raises_child_events
-@transaction.atomic
-def own_involvement_save(*, actor: "Actor", child: Child, answers: InvolvementAnswers) -> Involvement:
-    """Record, or change, the actor's own involvement with a child (flags included), audited.
-
-    The earlier assertion is superseded, not edited, so the record keeps what was said before.
-    """
-    from contactpoint.audit.models import EventType
-    from contactpoint.audit.services import audit_record
-
-    _may_record(actor)
-    if answers.service_type in SENSITIVE_SERVICE_TYPES:
-        raise ValidationError(
-            "Mental health, sexual health and substance misuse services are recorded by the providing "
-            "service, with the basis for recording them."
-        )
-    own = own_involvement_row(actor=actor, child=child)
-    _check_lead(child, answers, own)
-    source = _users_source(actor.organisation)
-    now = timezone.now()
-    if own is not None:
-        Involvement.objects.filter(pk=own.pk).update(superseded_at=now)
-    involvement = _save_validated(
-        Involvement(
-            child=child,
-            source=source,
-            source_record_id=own_record_id(actor, child),
-            asserted_at=now,
-            organisation=actor.organisation,
-            service_type=answers.service_type,
-            practitioner=_practitioner_for(actor, source, answers),
-            start_date=answers.start_date,
-            has_caf=answers.has_caf,
-            is_lead_professional=answers.is_lead_professional,
-        )
-    )
-    audit_record(
-        event_type=EventType.CHANGE,
-        actor=actor,
-        child_ids=[child.contactpoint_id],
-        details={
-            "action": "involvement_changed" if own else "involvement_added",
-            "service_type": answers.service_type,
-            "lead_professional": answers.is_lead_professional,
-            "caf": answers.has_caf,
-        },
-    )
-    return involvement
-
-
-@_raises_child_events
-@transaction.atomic
-def own_involvement_end(*, actor: "Actor", child: Child, end_date: datetime.date) -> Involvement:
-    """End the actor's own involvement on a date; a lead professional role ends with it."""
-    from contactpoint.audit.models import EventType
-    from contactpoint.audit.services import audit_record
-
-    _may_record(actor)
-    own = own_involvement_row(actor=actor, child=child)
-    if own is None or own.end_date is not None:
-        raise ValidationError("You have no current involvement with this child to end.")
-    if own.start_date and end_date < own.start_date:
-        raise ValidationError(f"The end date must be on or after the start date, {own.start_date:%d %B %Y}.")
-    Involvement.objects.filter(pk=own.pk).update(superseded_at=timezone.now())
-    own.pk = None
-    own.superseded_at = None
-    own.asserted_at = timezone.now()
-    own.end_date = end_date
-    own.is_lead_professional = False
-    ended = _save_validated(own)
-    audit_record(
-        event_type=EventType.CHANGE,
-        actor=actor,
-        child_ids=[child.contactpoint_id],
-        details={"action": "involvement_ended", "end_date": end_date.isoformat()},
-    )
-    return ended
-
-
-# Changes practitioners report through the index (the API). The reporting organisation is a source
-# like any feed: its values carry provenance and take their turn in survivorship.
+INVOLVEMENT_FIELDS = (
+    "service_type",
+    "start_date",
+    "end_date",
+    "sensitive_basis",
+    "has_caf",
+    "is_lead_professional",
+)
+CONTACT_FIELDS = ("given_name", "family_name", "job_title", "phone", "email")
+SENSITIVE_REFUSAL = (
+    "Mental health, sexual health and substance misuse services are recorded by the providing "
+    "service, with the basis for recording them (the child's consent, or significant harm)."
+)
 
 
 class ChangeConflict(Exception):
@@ -452,126 +362,282 @@ class StaleChange(Exception):
     """The caller's copy is out of date: the involvement changed after they read it."""
 
 
+@dataclass(frozen=True)
+class RecordedInvolvement:
+    """What a recording did: the live involvement, the row it superseded, and the fields changed."""
+
+    involvement: Involvement
+    superseded: int | None
+    changed: tuple[str, ...]
+    action: str
+
+
 def organisation_source(*, organisation: Organisation) -> Source:
     """The source an organisation's users speak as, shared by the pages and the API."""
     return _users_source(organisation)
 
 
-def involvement_version(involvement: Involvement) -> str:
-    """A fingerprint of everything a change could alter: the ETag callers send back with If-Match."""
-    state = (
-        involvement.pk,
-        involvement.start_date,
-        involvement.end_date,
-        involvement.has_caf,
-        involvement.is_lead_professional,
-        involvement.practitioner_id,
-        involvement.superseded_at,
-    )
-    return hashlib.sha256(repr(state).encode()).hexdigest()[:32]
-
-
-def _another_lead(child: Child, *, excluding: int | None = None) -> bool:
-    leads = Involvement.objects.filter(
-        child=child, is_lead_professional=True, end_date__isnull=True, superseded_at__isnull=True
-    )
-    if excluding is not None:
-        leads = leads.exclude(pk=excluding)
-    return leads.exists()
-
-
-def _lead_conflict() -> ChangeConflict:
-    return ChangeConflict(
-        "Another practitioner is already the child's lead professional; they must end that role first."
-    )
-
-
-@_raises_child_events
-@transaction.atomic
-def involvement_start(
-    *,
-    child: Child,
-    organisation: Organisation,
-    source: Source,
-    service_type: str,
-    start_date: datetime.date,
-    practitioner: Mapping[str, str] | None = None,
-    sensitive_basis: str = "",
-    has_caf: bool = False,
-    is_lead_professional: bool = False,
-) -> Involvement:
-    """Record that an organisation (and, if named, its practitioner) now works with the child."""
-    if is_lead_professional and _another_lead(child):
-        raise _lead_conflict()
-    assertion = Assertion(source, f"involvement-{uuid.uuid4().hex}", timezone.now())
-    worker = None
-    if practitioner:
-        worker = _save_validated(
-            Practitioner(organisation=organisation, **assertion.as_fields(), **practitioner)
+def involvement_dates_check(start_date: datetime.date | None, end_date: datetime.date | None) -> None:
+    """An involvement cannot end before it started (the pages ask this early, the service always)."""
+    if start_date and end_date and end_date < start_date:
+        raise ValidationError(
+            f"The end date must be on or after the start date, {start_date.day} {start_date:%B %Y}."
         )
-    data = {
-        "organisation": organisation,
-        "service_type": service_type,
-        "practitioner": worker,
-        "start_date": start_date,
-        "is_sensitive": service_type in SENSITIVE_SERVICE_TYPES,
-        "sensitive_basis": sensitive_basis if service_type in SENSITIVE_SERVICE_TYPES else "",
-        "has_caf": has_caf,
-        "is_lead_professional": is_lead_professional,
-    }
-    try:
-        with transaction.atomic():
-            involvement = child_item_add(child=child, assertion=assertion, item="Involvement", data=data)
-    except IntegrityError as exc:  # a lead recorded by someone else a moment ago
-        raise _lead_conflict() from exc
-    assert isinstance(involvement, Involvement)
-    return involvement
 
 
-@_raises_child_events
-@transaction.atomic
-def involvement_change(
-    *,
-    child: Child,
-    involvement_id: int,
-    source: Source,
-    expected_version: str,
-    changes: Mapping[str, object],
-) -> tuple[Involvement, dict[str, tuple[object, object]]]:
-    """End an involvement, make it lead, or record a CAF. Returns it and what changed (old, new).
+def _is_current(involvement: Involvement | None, today: datetime.date) -> bool:
+    return involvement is not None and (involvement.end_date is None or involvement.end_date > today)
 
-    Only what the organisation recorded through the index can be changed here: a feed's
-    involvement is changed by that feed, or the next load would silently undo the change.
-    """
-    involvement = (
-        Involvement.objects.select_for_update()
-        .filter(pk=involvement_id, child=child, superseded_at__isnull=True)
-        .first()
-    )
-    if involvement is None:
-        raise Involvement.DoesNotExist(f"No current involvement {involvement_id} for this child.")
-    if involvement.organisation_id != source.organisation_id:
+
+def _addressed(actor: "Actor", child: Child, involvement_id: int, live: Involvement | None) -> None:
+    """The involvement a caller names by id must resolve to the actor's own live involvement."""
+    target = involvement_live_successor(child=child, involvement_id=involvement_id)
+    if target is None:
+        raise Involvement.DoesNotExist(f"No involvement {involvement_id} for this child.")
+    if target.organisation_id != actor.organisation.pk:
         raise PermissionDenied("Only the organisation working with the child may change its involvement.")
-    if involvement.source_id != source.pk:
+    if target.source.code != users_source_code(actor.organisation):
         raise ChangeConflict(
             "This involvement was supplied by a feed; ask that system to change it, so a later load "
             "does not undo the change."
         )
-    if involvement_version(involvement) != expected_version:
-        raise StaleChange("The involvement has changed since it was read; read it again and retry.")
-    if involvement.end_date is not None and involvement.end_date <= datetime.date.today():
+    if live is None or target.pk != live.pk:
+        raise PermissionDenied("This involvement is another practitioner's; only they may change it.")
+
+
+def _checked_version(live: Involvement | None, expected_version: str | None, today: datetime.date) -> None:
+    """None: the caller starts an involvement, so none may be current. Else the version they read."""
+    if expected_version is None:
+        if live is not None and _is_current(live, today):
+            raise ChangeConflict(
+                f"You already record an involvement with this child (id {live.pk}); change it, "
+                "sending the version you read, instead of starting another."
+            )
+    elif involvement_version(live) != expected_version:
+        raise StaleChange("This involvement changed since you started; read it again and retry.")
+
+
+def _state_after(base: Involvement | None, changes: Mapping[str, object]) -> dict[str, Any]:
+    """The involvement's fields once the changes apply, with the rules that hold for every path."""
+    unknown = set(changes) - set(INVOLVEMENT_FIELDS) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValueError(f"Not fields of an involvement: {sorted(unknown)}")
+    if base is None and "service_type" not in changes:
+        raise ChangeConflict("You have no current involvement with this child; record a new one.")
+    state: dict[str, Any] = {name: getattr(base, name) if base else None for name in INVOLVEMENT_FIELDS}
+    state.update({k: v for k, v in changes.items() if k in INVOLVEMENT_FIELDS})
+    state["has_caf"] = bool(state["has_caf"])
+    state["is_sensitive"] = state["service_type"] in SENSITIVE_SERVICE_TYPES
+    if not state["is_sensitive"]:
+        state["sensitive_basis"] = ""
+    elif state["sensitive_basis"] not in SensitiveBasis.values:
+        raise ValidationError(SENSITIVE_REFUSAL)
+    if state["end_date"] is not None:
+        if changes.get("is_lead_professional"):
+            raise ValidationError("An involvement that ends cannot take on the lead professional role.")
+        state["is_lead_professional"] = False  # a lead professional role ends with the involvement
+    state["is_lead_professional"] = bool(state["is_lead_professional"])
+    involvement_dates_check(state["start_date"], state["end_date"])
+    return state
+
+
+def _check_one_lead(child: Child, state: Mapping[str, Any], live: Involvement | None) -> None:
+    if not state["is_lead_professional"]:
+        return
+    leads = Involvement.objects.filter(
+        child=child, is_lead_professional=True, end_date__isnull=True, superseded_at__isnull=True
+    )
+    if live is not None:
+        leads = leads.exclude(pk=live.pk)
+    other = leads.select_related("organisation").first()
+    if other is not None:
+        raise _lead_conflict(other)
+
+
+def _lead_conflict(other: Involvement | None) -> ChangeConflict:
+    """Names the other lead's organisation unless that would tell of a sensitive service."""
+    who = other.organisation.name if other is not None and not other.is_sensitive else "Another service"
+    return ChangeConflict(
+        f"{who} is already recorded as this child's lead professional. Agree a change with them; "
+        "they end their role before you take it on."
+    )
+
+
+def _contact_after(actor: "Actor", base: Involvement | None, changes: Mapping[str, object]) -> dict[str, str]:
+    """The practitioner's name and contact details: the account's names unless the caller gives
+    others; contact details kept from before unless changed."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(pk=actor.user_id)
+    own = Practitioner.objects.filter(
+        source__code=users_source_code(actor.organisation), source_record_id=f"user-{actor.user_id}"
+    ).first()
+    before = (base.practitioner if base else None) or own
+    contact = {
+        "given_name": getattr(user, "first_name", "") or actor.username,
+        "family_name": getattr(user, "last_name", "") or "",
+        "job_title": "",
+        "phone": "",
+        "email": "",
+    }
+    if before is not None:
+        contact.update({name: getattr(before, name) for name in CONTACT_FIELDS})
+    for name in CONTACT_FIELDS:
+        if name in changes and (changes[name] or name not in ("given_name", "family_name")):
+            contact[name] = str(changes[name] or "")
+    return contact
+
+
+def _practitioner_for(actor: "Actor", source: Source, contact: Mapping[str, str]) -> Practitioner:
+    """One practitioner row per user, kept up to date: the person others are told to contact."""
+    practitioner, _ = Practitioner.objects.update_or_create(
+        source=source,
+        source_record_id=f"user-{actor.user_id}",
+        defaults={"organisation": actor.organisation, "asserted_at": timezone.now(), **contact},
+    )
+    return practitioner
+
+
+def _changed(
+    base: Involvement | None, state: Mapping[str, Any], contact: Mapping[str, str]
+) -> tuple[str, ...]:
+    if base is None:
+        return tuple(sorted(set(INVOLVEMENT_FIELDS) - {"sensitive_basis"} | {"practitioner"}))
+    fields = [name for name in INVOLVEMENT_FIELDS if getattr(base, name) != state[name]]
+    before = base.practitioner
+    if before is None or any(getattr(before, k, "") != v for k, v in contact.items()):
+        fields.append("practitioner")
+    return tuple(sorted(fields))
+
+
+@_raises_child_events
+@transaction.atomic
+def _own_involvement_write(
+    *,
+    actor: "Actor",
+    child: Child,
+    changes: Mapping[str, object],
+    expected_version: str | None,
+    involvement_id: int | None,
+    reason: str,
+) -> RecordedInvolvement:
+    from contactpoint.audit.models import EventType
+    from contactpoint.audit.services import audit_record
+
+    _may_record(actor)
+    list(Child.objects.select_for_update().filter(pk=child.pk).values_list("pk"))  # one writer per child
+    today = timezone.localdate()
+    live = own_involvement_row(actor=actor, child=child)
+    if involvement_id is not None:
+        _addressed(actor, child, involvement_id, live)
+    _checked_version(live, expected_version, today)
+    base = live if _is_current(live, today) else None
+    if involvement_id is not None and base is None:
         raise ChangeConflict("The involvement has ended; record a new one instead.")
-    if changes.get("is_lead_professional") and _another_lead(child, excluding=involvement.pk):
-        raise _lead_conflict()
-    changed = {k: (getattr(involvement, k), v) for k, v in changes.items() if getattr(involvement, k) != v}
-    for name, (_, new) in changed.items():
-        setattr(involvement, name, new)
+    state = _state_after(base, changes)
+    _check_one_lead(child, state, live)
+    contact = _contact_after(actor, base, changes)
+    changed = _changed(base, state, contact)
+    if base is not None and not changed:
+        recorded = RecordedInvolvement(base, None, (), "involvement_unchanged")
+    else:
+        recorded = _supersede(actor, child, live, state, contact, changed, started=base is None)
+    audit_record(
+        event_type=EventType.CHANGE,
+        actor=actor,
+        child_ids=[child.contactpoint_id],
+        reason=reason.strip(),
+        details={
+            "action": recorded.action,
+            "involvement": recorded.involvement.pk,
+            "superseded": recorded.superseded,
+            "changed": list(recorded.changed),
+            "service_type": recorded.involvement.service_type,
+        },
+    )
+    return recorded
+
+
+def _supersede(
+    actor: "Actor",
+    child: Child,
+    live: Involvement | None,
+    state: Mapping[str, Any],
+    contact: Mapping[str, str],
+    changed: tuple[str, ...],
+    *,
+    started: bool,
+) -> RecordedInvolvement:
+    """The live row becomes history and a new row carries the change: nothing is edited in place."""
+    source = _users_source(actor.organisation)
+    now = timezone.now()
+    if live is not None:
+        Involvement.objects.filter(pk=live.pk).update(superseded_at=now)
     try:
         with transaction.atomic():
-            _save_validated(involvement)
-    except IntegrityError as exc:
-        raise _lead_conflict() from exc
-    return involvement, changed
+            involvement = _save_validated(
+                Involvement(
+                    child=child,
+                    source=source,
+                    source_record_id=own_record_id(actor, child),
+                    asserted_at=now,
+                    organisation=actor.organisation,
+                    practitioner=_practitioner_for(actor, source, contact),
+                    **state,
+                )
+            )
+    except IntegrityError as exc:  # a lead recorded by someone else a moment ago
+        raise _lead_conflict(None) from exc
+    action = "involvement_started" if started else "involvement_changed"
+    if not started and "end_date" in changed and involvement.end_date is not None:
+        action = "involvement_ended"
+    return RecordedInvolvement(involvement, live.pk if live else None, changed, action)
+
+
+def own_involvement_record(
+    *,
+    actor: "Actor",
+    child: Child,
+    changes: Mapping[str, object],
+    expected_version: str | None,
+    involvement_id: int | None = None,
+    reason: str = "",
+) -> RecordedInvolvement:
+    """Record, change or end the actor's own involvement with a child: the one write both the pages
+    and the API use, with its rules, its audit event and its notification events.
+
+    `expected_version` is the version the caller read (`involvement_version`, "" when there was
+    none), or None to start an involvement, which is refused while one is current. `changes` maps
+    involvement and contact fields to their new values; a start gives at least the service and
+    start date. `involvement_id` is the id the API was called with: it must resolve to the actor's
+    own live involvement. A refusal is audited too, outside the rolled-back change.
+    """
+    try:
+        return _own_involvement_write(
+            actor=actor,
+            child=child,
+            changes=changes,
+            expected_version=expected_version,
+            involvement_id=involvement_id,
+            reason=reason,
+        )
+    except (PermissionDenied, ValidationError, ChangeConflict, StaleChange) as refusal:
+        _refusal_audit(actor, child, reason, refusal)
+        raise
+
+
+def _refusal_audit(actor: "Actor", child: Child, reason: str, refusal: Exception) -> None:
+    from contactpoint.audit.models import EventType, Outcome
+    from contactpoint.audit.services import audit_record
+
+    audit_record(
+        event_type=EventType.CHANGE,
+        outcome=Outcome.DENIED,
+        actor=actor,
+        child_ids=[child.contactpoint_id],
+        reason=reason.strip(),
+        details={"action": "involvement_recorded", "refused": str(refusal)[:200]},
+    )
 
 
 @_raises_child_events

@@ -13,7 +13,9 @@ from .models import ChildRetention, RetentionState
 
 
 class ChildArchived(PermissionDenied):
-    """The record is archived and this actor, on this basis, may not open it."""
+    """The record is archived (by retention, or out of the targeted scope) and this actor, on this
+    basis, may not open it. A refusal that depends on the child: the API answers it like an ID
+    never issued (404)."""
 
 
 def _first_year(archived_on: datetime.date, today: datetime.date) -> bool:

@@ -149,10 +149,12 @@ EXPECTED = {
     Cell("record involvement", "unshielded"): ("201", "403", "403", "403", "403"),
     # Archived (domain rules, section 7): ordinary users never; data managers in the first year
     # (they do not read records through the API at all); later only on a recorded ground, for the
-    # roles granted archive review (the authority's team).
+    # roles granted archive review (the authority's team). A refusal that depends on the child is
+    # 404, as for an ID never issued, so the answer does not tell that the ID exists; 403 is for
+    # roles that may read no record at all.
     Cell("search", "archived"): ("200 not found", "200 not found", "200 not found", "200 found", "403"),
-    Cell("record", "archived"): ("403", "403", "403", "403", "403"),
-    Cell("record", "archived over a year, s47 ground"): ("403", "200", "403", "403", "403"),
+    Cell("record", "archived"): ("404", "404", "404", "403", "403"),
+    Cell("record", "archived over a year, s47 ground"): ("404", "200", "404", "403", "403"),
     Cell("fhir patient search", "archived"): (
         "200 not found",
         "200 not found",
@@ -160,7 +162,7 @@ EXPECTED = {
         "200 found",
         "403",
     ),
-    Cell("fhir patient", "archived"): ("403", "403", "403", "403", "403"),
+    Cell("fhir patient", "archived"): ("404", "404", "404", "403", "403"),
 }
 
 
@@ -278,6 +280,22 @@ def _ask(client, cell: Cell, world) -> str:
     if cell.state == "sensitive":
         answer += " sensitive shown" if SENSITIVE_ORGANISATION in text else " sensitive hidden"
     return answer
+
+
+def test_an_archived_record_is_answered_like_an_id_never_issued(world):
+    client = client_for(world.role_tokens["practitioner"])
+    ChildRetention.objects.create(
+        child=world.child,
+        state=RetentionState.ARCHIVED,
+        archived_on=timezone.localdate(),
+        archive_basis="age_18",
+    )
+    archived = client.get(f"/api/v1/children/{world.child.contactpoint_id}")
+    unknown = client.get("/api/v1/children/CP000000000000X")
+    assert archived.status_code == unknown.status_code == 404
+    without_address = [{k: v for k, v in r.json().items() if k != "instance"} for r in (archived, unknown)]
+    assert without_address[0] == without_address[1]
+    assert archived["Content-Type"] == unknown["Content-Type"]
 
 
 def _entries(body) -> list:

@@ -15,10 +15,9 @@ from contactpoint.notifications.models import Channel, Delivery, EmergencyLookup
 from contactpoint.notifications.selectors import EMERGENCY_LOOKUPS_SHOWN, emergency_lookups_for
 from contactpoint.notifications.services import notifications_dispatch
 from contactpoint.records.models import OrganisationKind
-from contactpoint.records.services import own_involvement_end
 from contactpoint.records.tests.factories import OrganisationFactory
 
-from .world import World, build_world
+from .world import World, build_world, end_involvement
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +58,7 @@ def test_an_emergency_setting_opening_a_child_known_to_social_care_tells_the_res
 def test_ordinary_settings_and_children_unknown_to_social_care_raise_nothing(world):
     child_record_for(world.bystander, world.child, reason="school enquiry")
     nurse = emergency_department(world)
-    own_involvement_end(actor=world.lead, child=world.child, end_date=datetime.date.today())
+    end_involvement(world.lead, world.child, datetime.date.today())
     Event.objects.all().delete()
     child_record_for(nurse, world.child, reason="Attended A&E")
     assert not EmergencyLookup.objects.exists()

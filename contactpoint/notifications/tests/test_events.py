@@ -12,10 +12,10 @@ from contactpoint.linkage.services import children_merge, merge_undo
 from contactpoint.notifications.models import Channel, Delivery, Event, EventKind, Preference
 from contactpoint.notifications.services import notifications_dispatch
 from contactpoint.records.models import ServiceType
-from contactpoint.records.services import address_report, own_involvement_end
+from contactpoint.records.services import address_report
 from contactpoint.records.tests.factories import SourceFactory
 
-from .world import World, build_world, child_in, involve
+from .world import World, build_world, child_in, end_involvement, involve
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,7 @@ def test_opted_in_practitioners_are_told_of_new_involvements_others_are_not(worl
 
 
 def test_ending_the_lead_involvement_raises_the_end_and_the_lead_change(world):
-    own_involvement_end(actor=world.lead, child=world.child, end_date=datetime.date.today())
+    end_involvement(world.lead, world.child, datetime.date.today())
     kinds = sorted(Event.objects.values_list("kind", flat=True))
     assert kinds == [EventKind.INVOLVEMENT_ENDED, EventKind.LEAD_PROFESSIONAL_CHANGED]
     lead_change = Event.objects.get(kind=EventKind.LEAD_PROFESSIONAL_CHANGED)
@@ -103,16 +103,19 @@ def test_national_partners_are_never_told_of_sensitive_services(world):
 
     involve(world.lead, world.child, ServiceType.SOCIAL_CARE, lead=True)  # unchanged: no event
     assert not Event.objects.exists()
-    from contactpoint.records.services import involvement_start, organisation_source
+    from contactpoint.access.tests.factories import actor_for
+    from contactpoint.records.services import own_involvement_record
 
-    mental_health = world.school_nurse.organisation
-    involvement_start(
+    therapist = actor_for("practitioner", world.school_nurse.organisation, username="therapist")
+    own_involvement_record(
+        actor=therapist,
         child=world.child,
-        organisation=mental_health,
-        source=organisation_source(organisation=mental_health),
-        service_type=ServiceType.MENTAL_HEALTH,
-        start_date=datetime.date.today(),
-        sensitive_basis="significant_harm",
+        changes={
+            "service_type": ServiceType.MENTAL_HEALTH,
+            "start_date": datetime.date.today(),
+            "sensitive_basis": "significant_harm",
+        },
+        expected_version=None,
     )
     event = Event.objects.get()
     assert event.details["sensitive"] is True

@@ -9,7 +9,8 @@ from contactpoint.access.actors import Actor
 from contactpoint.access.tests.factories import actor_for
 from contactpoint.notifications.models import PostcodeDistrict
 from contactpoint.records.models import Child, ChildAddress, OrganisationKind, ServiceType
-from contactpoint.records.services import InvolvementAnswers, own_involvement_save
+from contactpoint.records.selectors import involvement_version, own_involvement_row
+from contactpoint.records.services import InvolvementAnswers, own_involvement_record
 from contactpoint.records.tests.factories import (
     ChildAddressFactory,
     ChildFactory,
@@ -72,12 +73,22 @@ def build_world() -> World:
 
 
 def involve(actor: Actor, child: Child, service: str, *, lead: bool = False) -> None:
-    own_involvement_save(
+    own_involvement_record(
         actor=actor,
         child=child,
-        answers=InvolvementAnswers(
+        changes=InvolvementAnswers(
             service_type=service, start_date=datetime.date(2026, 1, 5), is_lead_professional=lead
-        ),
+        ).as_changes(),
+        expected_version=involvement_version(own_involvement_row(actor=actor, child=child)),
+    )
+
+
+def end_involvement(actor: Actor, child: Child, end_date: datetime.date) -> None:
+    own_involvement_record(
+        actor=actor,
+        child=child,
+        changes={"end_date": end_date},
+        expected_version=involvement_version(own_involvement_row(actor=actor, child=child)),
     )
 
 

@@ -10,7 +10,7 @@ from contactpoint.access.actors import Actor
 from contactpoint.access.tests.factories import make_user, sign_in_verified
 from contactpoint.audit.models import AuditEvent, EventType
 from contactpoint.records.models import Involvement
-from contactpoint.records.services import InvolvementAnswers, own_involvement_end, own_involvement_save
+from contactpoint.records.services import ChangeConflict, InvolvementAnswers, own_involvement_record
 from contactpoint.web.tests.world import build_world
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_question_then_check_your_answers_then_recorded_and_shown_to_others(clie
     assert (mine.service_type, mine.has_caf, mine.is_lead_professional) == ("health_visiting", True, False)
     assert mine.practitioner.phone == "0113 555 0101"
     event = AuditEvent.objects.get(event_type=EventType.CHANGE, child_ids=[child_id])
-    assert event.details["action"] == "involvement_added" and event.actor_username == "practitioner-383"
+    assert event.details["action"] == "involvement_started" and event.actor_username == "practitioner-383"
 
     # Another practitioner sees it under "who else is working with this child".
     colleague = make_user("colleague-383").user
@@ -96,7 +96,7 @@ def test_changing_then_ending_keeps_the_history(client, world):
 
     end = reverse("web:involvement_end", args=[child_id])
     too_early = client.post(end, {"end_day": "1", "end_month": "1", "end_year": "2026"}).content.decode()
-    assert "on or after your start date, 6 January 2026" in too_early
+    assert "on or after the start date, 6 January 2026" in too_early
     assert client.post(end, {"end_day": "2", "end_month": "2", "end_year": "2026"}).status_code == 302
     done = client.post(reverse("web:involvement_end_check", args=[child_id])).content.decode()
     assert "Your involvement has ended" in done
@@ -108,16 +108,31 @@ def test_changing_then_ending_keeps_the_history(client, world):
     assert client.get(end).status_code == 404  # nothing current left to end
 
 
-def test_the_services_refuse_sensitive_services_and_roles_that_cannot_record(world):
+def test_the_service_refuses_sensitive_services_without_a_basis_and_roles_that_cannot_record(world):
     practitioner = Actor.for_user(world.practitioner)
     with pytest.raises(ValidationError, match="recorded by the providing service"):
-        own_involvement_save(
+        own_involvement_record(
             actor=practitioner,
             child=world.child,
-            answers=InvolvementAnswers(service_type="mental_health", start_date=datetime.date(2026, 1, 1)),
+            changes=InvolvementAnswers(
+                service_type="mental_health", start_date=datetime.date(2026, 1, 1)
+            ).as_changes(),
+            expected_version="",
         )
     auditor = Actor.for_user(make_user("auditor-1", "auditor").user)
     with pytest.raises(PermissionDenied):
-        own_involvement_end(actor=auditor, child=world.child, end_date=datetime.date(2026, 1, 1))
-    with pytest.raises(ValidationError, match="no current involvement"):
-        own_involvement_end(actor=practitioner, child=world.child, end_date=datetime.date(2026, 1, 1))
+        own_involvement_record(
+            actor=auditor,
+            child=world.child,
+            changes={"end_date": datetime.date(2026, 1, 1)},
+            expected_version="",
+        )
+    with pytest.raises(ChangeConflict, match="no current involvement"):
+        own_involvement_record(
+            actor=practitioner,
+            child=world.child,
+            changes={"end_date": datetime.date(2026, 1, 1)},
+            expected_version="",
+        )
+    refused = AuditEvent.objects.filter(event_type=EventType.CHANGE, outcome="denied")
+    assert refused.count() == 3 and not _mine(world).exists()
