@@ -172,7 +172,7 @@ def child_record_for_notice(
     if not CAN_VIEW.allows(actor, child):
         return False
     try:
-        _refuse_archived(child)
+        archive_access(actor, child.pk)  # told of an archived child only where it could be opened
     except ChildArchived:
         return False
     if whereabouts and restricted_for(actor, child):
@@ -196,20 +196,11 @@ def _emergency_lookup(actor: Actor, child: Child) -> None:
         emergency_lookup_raise(actor=actor, child=child)
 
 
-def _refuse_archived(child: Child) -> None:
-    from contactpoint.signposting.services import child_archived
-
-    if child_archived(child.pk):
-        raise ChildArchived("This child's record is archived: it is no longer known to services.")
-
-
 def _record(
     actor: Actor, child: Child, *, reason: str, break_glass: bool, archived: bool = False
 ) -> ChildRecordView:
     if not (archived or CAN_VIEW.allows(actor, child)):  # archive access was granted by its own rule
         raise PermissionDenied(f"The {actor.role} role cannot see children's records.")
-    if not archived:  # the retention rules grant archive access themselves
-        _refuse_archived(child)
     if not reason or not reason.strip():
         raise ValidationError("A reason for access is required before a child's record is shown.")
     shield = Shield.objects.filter(child=child, ended_at__isnull=True).first()
@@ -567,9 +558,7 @@ def search_scope(actor: Actor, child_pks: list[int]) -> dict[int, FoundChild]:
     """
     if not CAN_SEARCH.allows(actor, None):
         raise PermissionDenied(f"The {actor.role} role cannot search the index.")
-    from contactpoint.signposting.services import children_archived
-
-    archived = archived_hidden_from(actor, child_pks) | children_archived(child_pks)
+    archived = archived_hidden_from(actor, child_pks)  # every archive, the targeted scope's too
     child_pks = [pk for pk in child_pks if pk not in archived]
     hidden = _shielded_from(actor, child_pks)
     # One statement for every candidate's chosen values (each a lookup on the child's index):

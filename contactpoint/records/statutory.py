@@ -115,8 +115,9 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
     "ChildMerge": frozenset(
         {"survivor", "merged", "record_ids", "reason", "by", "at", "undone_at", "undone_by"}
     ),
-    # Retention (docs/retention.md): where the child is in the lifecycle, the consent that keeps an
-    # 18-25 live, a death, and the child's wrapped data key (crypto-shredding).
+    # Retention (docs/retention.md): where the child is in the lifecycle (archived by age, after a
+    # death, or on leaving a targeted scope), the consent that keeps an 18-25 live, a death, and the
+    # child's wrapped data key (crypto-shredding).
     "ChildRetention": frozenset(
         {
             "state",
@@ -146,8 +147,6 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
     # value of the record), and which emergency setting opened a child's record when.
     "Event": frozenset({"uid", "kind", "other_child", "occurred_at", "details", "fanned_out_at"}),
     "EmergencyLookup": frozenset({"occurred_at", "user", "organisation", "client"}),
-    # Targeted scope: a child archived because it is no longer known to services, and why.
-    "ScopeArchive": frozenset({"archived_at", "reason"}),
     "Involvement": frozenset(
         {
             "organisation",

@@ -21,6 +21,9 @@ class ArchiveBasis(models.TextChoices):
     AGE_18 = "age_18", "Reached 18"
     AGE_25 = "age_25", "Reached 25 (kept live by consent)"
     AFTER_DEATH = "after_death", "A year after the child's death"
+    # Ours: a targeted deployment (CONTACTPOINT_SCOPE=targeted) archives a child no longer known to
+    # services on the day its scope review finds it; the only basis a review may also undo.
+    LEFT_SCOPE = "left_scope", "No longer known to services (targeted scope)"
 
 
 class RetentionConsent(models.TextChoices):

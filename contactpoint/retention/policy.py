@@ -132,7 +132,6 @@ RULES: tuple[Rule, ...] = (
         OnDestroy.DELETE,
         "Emergency settings that opened the record.",
     ),
-    Rule("signposting.ScopeArchive", "child", OnDestroy.DELETE, "The child's place in the targeted scope."),
     Rule("records.ChildName", "child", OnDestroy.DELETE, "Statutory item."),
     Rule("records.ChildGender", "child", OnDestroy.DELETE, "Statutory item."),
     Rule("records.ChildBirthDate", "child", OnDestroy.DELETE, "Statutory item."),

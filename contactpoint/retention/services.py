@@ -73,15 +73,41 @@ def destroy_due(archived_on: datetime.date) -> datetime.date:
     return policy.years_after(archived_on, policy.DESTROY_AFTER_ARCHIVE_YEARS)
 
 
+@dataclass
+class _Facts:
+    """What the lifecycle is decided from: each child's state, chosen birth date, and the consent a
+    source reported (a consent recorded here wins over it)."""
+
+    states: dict[int, ChildRetention]
+    born: dict[int, datetime.date]
+    source_consent: dict[int, str]
+
+    def archive_due(self, pk: int) -> tuple[datetime.date, str] | None:
+        state = self.states.get(pk)
+        consent = (state.consent if state else "") or self.source_consent.get(pk, "")
+        return archive_due(born=self.born.get(pk), consent=consent, died_on=state.died_on if state else None)
+
+
+def _facts(child_pks: list[int] | None = None) -> _Facts:
+    """Everyone's facts (None), or only these children's."""
+    which = Q() if child_pks is None else Q(child_id__in=child_pks)
+    return _Facts(
+        states={r.child_id: r for r in ChildRetention.objects.filter(which)},
+        born=dict(
+            ChildBirthDate.objects.filter(which, is_chosen=True).values_list("child_id", "date_of_birth")
+        ),
+        source_consent=dict(
+            SourceRecord.objects.filter(which, withdrawn_at__isnull=True, child__isnull=False)
+            .exclude(retention_consent="")
+            .values_list("child_id", "retention_consent")
+        ),
+    )
+
+
 def retention_plan(*, today: datetime.date) -> tuple[list[Decision], int]:
     """What the policy requires today, and how many live children have no date to decide by."""
-    states = {r.child_id: r for r in ChildRetention.objects.all()}
-    born = dict(ChildBirthDate.objects.filter(is_chosen=True).values_list("child_id", "date_of_birth"))
-    source_consent = dict(
-        SourceRecord.objects.filter(withdrawn_at__isnull=True, child__isnull=False)
-        .exclude(retention_consent="")
-        .values_list("child_id", "retention_consent")
-    )
+    facts = _facts()
+    states = facts.states
     decisions: list[Decision] = []
     undecidable = 0
     for pk, contactpoint_id in Child.objects.filter(merged_into__isnull=True).values_list(
@@ -94,8 +120,7 @@ def retention_plan(*, today: datetime.date) -> tuple[list[Decision], int]:
             if due <= today:
                 decisions.append(Decision(contactpoint_id, pk, "destroy", "archived_six_years", due))
             continue
-        consent = (state.consent if state else "") or source_consent.get(pk, "")
-        archive = archive_due(born=born.get(pk), consent=consent, died_on=state.died_on if state else None)
+        archive = facts.archive_due(pk)
         if archive is None:
             undecidable += 1
         elif archive[0] <= today:
@@ -137,6 +162,51 @@ def _archive(decision: Decision) -> None:
         reason="Retention policy: archive",
         details={"retention": "archive", "basis": decision.basis, "archived_on": decision.on.isoformat()},
     )
+
+
+CHUNK = 2000
+
+
+def children_archive_left_scope(*, child_pks: list[int], on: datetime.date) -> None:
+    """Archive children a targeted deployment no longer holds (domain.md section 1), under the
+    retention rules like any other archive: from `on`, data managers see them for a year, the
+    grounds after, and destruction is due six years later. Children already archived (on any
+    basis) keep their date and basis. The scope review audits what it archives."""
+    for start in range(0, len(child_pks), CHUNK):
+        chunk = child_pks[start : start + CHUNK]
+        ChildRetention.objects.filter(child_id__in=chunk, state=RetentionState.LIVE).update(
+            state=RetentionState.ARCHIVED, archived_on=on, archive_basis=ArchiveBasis.LEFT_SCOPE
+        )
+        held = set(ChildRetention.objects.filter(child_id__in=chunk).values_list("child_id", flat=True))
+        ChildRetention.objects.bulk_create(
+            ChildRetention(
+                child_id=pk,
+                state=RetentionState.ARCHIVED,
+                archived_on=on,
+                archive_basis=ArchiveBasis.LEFT_SCOPE,
+            )
+            for pk in chunk
+            if pk not in held
+        )
+
+
+def children_restore_to_scope(*, child_pks: list[int], today: datetime.date) -> list[int]:
+    """Make live again children archived only for leaving the targeted scope, now known to services
+    again; returns those restored. A record archived by age or after a death is never restored
+    here, nor one the policy would archive by now anyway (it turned 18 meanwhile): it stays
+    archived from the earlier date, which keeps its destruction clock. The scope review audits."""
+    candidates = list(
+        ChildRetention.objects.filter(
+            child_id__in=child_pks, state=RetentionState.ARCHIVED, archive_basis=ArchiveBasis.LEFT_SCOPE
+        ).values_list("child_id", flat=True)
+    )
+    facts = _facts(candidates)
+    restored = [pk for pk in candidates if not ((due := facts.archive_due(pk)) and due[0] <= today)]
+    for start in range(0, len(restored), CHUNK):
+        ChildRetention.objects.filter(child_id__in=restored[start : start + CHUNK]).update(
+            state=RetentionState.LIVE, archived_on=None, archive_basis=""
+        )
+    return restored
 
 
 def _destroy(decision: Decision, *, reason: str) -> Counter[str]:

@@ -18,7 +18,7 @@ from contactpoint.feeds.models import SourceRecord
 from contactpoint.linkage.models import ReviewItem
 from contactpoint.records.models import OrganisationKind, SensitiveBasis, ServiceType
 from contactpoint.records.tests.factories import ChildFactory, InvolvementFactory, OrganisationFactory
-from contactpoint.retention.models import ChildRetention, RetentionState
+from contactpoint.retention.models import ArchiveBasis, ChildRetention, RetentionState
 from contactpoint.web.tests.world import build_world
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +46,8 @@ CELLS = (
     Cell("record", "unknown id", "post"),
     Cell("record", "archived", "post"),
     Cell("search", "archived"),
+    Cell("record", "archived, left scope", "post"),
+    Cell("search", "archived, left scope"),
     Cell("break glass", "shielded"),
     Cell("my involvement", "unshielded"),
     Cell("shield reviews", "-"),
@@ -98,6 +100,15 @@ EXPECTED = {
     # takes it in a header (test_permission_matrix_api).
     Cell("record", "archived", "post"): ("403", "403", "403", "200", "403"),
     Cell("search", "archived"): ("200 not found", "200 not found", "200 not found", "200 found", "403"),
+    # A targeted deployment's child no longer known to services: the same archive, the same rules.
+    Cell("record", "archived, left scope", "post"): ("403", "403", "403", "200", "403"),
+    Cell("search", "archived, left scope"): (
+        "200 not found",
+        "200 not found",
+        "200 not found",
+        "200 found",
+        "403",
+    ),
     Cell("break glass", "shielded"): ("403", "200", "403", "403", "403"),
     Cell("my involvement", "unshielded"): ("200", "403", "403", "403", "403"),
     Cell("shield reviews", "-"): ("403", "200", "403", "403", "403"),
@@ -207,12 +218,12 @@ def world(tmp_path):
 
 def _request(client, cell: Cell, world) -> str:
     built, elsewhere, other_shield = world
-    if cell.state == "archived":
+    if cell.state.startswith("archived"):
         archived = ChildRetention.objects.create(
             child=built.child,
             state=RetentionState.ARCHIVED,
             archived_on=timezone.localdate() - datetime.timedelta(days=10),
-            archive_basis="age_18",
+            archive_basis=ArchiveBasis.LEFT_SCOPE if "left scope" in cell.state else ArchiveBasis.AGE_18,
         )
         try:
             if cell.page == "search":

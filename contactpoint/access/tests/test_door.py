@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from contactpoint.access.door import child_record_for
+from contactpoint.access.door import child_record_for, search_scope
 from contactpoint.access.services import shield_add
 from contactpoint.access.tests.factories import actor_for
 from contactpoint.records.models import (
@@ -247,11 +247,11 @@ def _queries_to_read(actor, child) -> list[str]:
 
 
 def test_a_record_costs_a_fixed_handful_of_queries_however_much_it_holds(world):
-    """The shield, the archive state (retention's, then the targeted scope's: two tables until the
-    scope archives through retention), the record's items in one query, the audit event: more
-    items, same round trips."""
+    """The archive state (one look-up: the targeted scope archives through retention too), the
+    shield, the record's items in one query, the audit event: more items, same round trips."""
     practitioner = actor_for("practitioner", world["school"])
     few = _queries_to_read(practitioner, world["child"])
+    assert sum("retention_childretention" in q for q in few) == 1
     for n in range(5):
         InvolvementFactory(
             child=world["child"], organisation=world["la"], service_type=ServiceType.EARLY_HELP
@@ -265,10 +265,22 @@ def test_a_record_costs_a_fixed_handful_of_queries_however_much_it_holds(world):
             organisation=world["school"],
         )
     many = _queries_to_read(practitioner, world["child"])
-    assert len(many) == len(few) <= 5
+    assert len(many) == len(few) <= 4
     view = child_record_for(practitioner, world["child"], reason=REASON)
     assert len(view.former_names) == 6 and len(view.schools) == 6
     assert services_seen(view) == {"social_care", "mental_health", "early_help"}
+
+
+def test_a_search_checks_the_archive_once_for_all_its_candidates(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    others = [ChildFactory() for _ in range(3)]
+    practitioner = actor_for("practitioner", world["school"])
+    with CaptureQueriesContext(connection) as captured:
+        found = search_scope(practitioner, [world["child"].pk] + [c.pk for c in others])
+    assert len(found) == 4
+    assert sum("retention_childretention" in q["sql"] for q in captured.captured_queries) == 1
 
 
 def test_a_restricted_record_reads_none_of_the_hidden_tables(world):
