@@ -159,7 +159,12 @@ def child_record_for(
 
 
 def child_record_for_notice(
-    actor: Actor, child: Child, *, whereabouts: bool, sensitive_organisation_id: int | None = None
+    actor: Actor,
+    child: Child,
+    *,
+    whereabouts: bool,
+    sensitive_organisation_id: int | None = None,
+    through_shield_id: int | None = None,
 ) -> bool:
     """Whether this actor may be told of an event about the child, by the rules of the record page.
 
@@ -167,9 +172,12 @@ def child_record_for_notice(
     emergency setting that has seen the child), so it may go only to those who see through the
     shield. `sensitive_organisation_id`: the event is about a sensitive service's involvement
     (that organisation's), which travels only where the record would show it. Nothing is
-    disclosed here; the notifier audits what it sends.
+    disclosed here; the notifier audits what it sends. `through_shield_id`: the event is about that
+    shield (current or ended), and travels only to those who see through it.
     """
     if not CAN_VIEW.allows(actor, child):
+        return False
+    if through_shield_id is not None and not _sees_through(actor, through_shield_id):
         return False
     try:
         archive_access(actor, child.pk)  # told of an archived child only where it could be opened
@@ -186,6 +194,11 @@ def child_record_for_notice(
             .exists()
         )
     return True
+
+
+def _sees_through(actor: Actor, shield_id: int) -> bool:
+    shield = Shield.objects.filter(pk=shield_id).first()
+    return shield is not None and SEES_THROUGH_SHIELD.allows(actor, shield)
 
 
 def _emergency_lookup(actor: Actor, child: Child) -> None:

@@ -436,14 +436,23 @@ def shield_end(*, shield: Shield, actor: Actor, reason: str) -> Shield:
 
 
 def _shield_event(shield: Shield, *, added: bool) -> None:
-    """Those working with the child learn that its record now shows less (or all again)."""
+    shield_event_raise(shield=shield, added=added)
+
+
+def shield_event_raise(*, shield: Shield, added: bool, possible_duplicate: bool = False) -> None:
+    """Those working with the child learn that its record now shows less (or all again).
+
+    A `possible_duplicate` shield (linkage's, until a reviewer decides) says the child may be a
+    shielded child under a second ID: that event travels only to those who see through the shield.
+    """
     from contactpoint.notifications.events import event_raise
     from contactpoint.notifications.models import EventKind
 
+    details: dict[str, Any] = {"shielding_area": shield.local_authority_id}
+    if possible_duplicate:
+        details |= {"shield": shield.pk, "possible_duplicate": True}
     event_raise(
-        kind=EventKind.SHIELD_ADDED if added else EventKind.SHIELD_REMOVED,
-        child=shield.child_id,
-        shielding_area=shield.local_authority_id,
+        kind=EventKind.SHIELD_ADDED if added else EventKind.SHIELD_REMOVED, child=shield.child_id, **details
     )
 
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contactpoint.access.actors import Actor
 from contactpoint.access.models import Shield
+from contactpoint.access.services import shield_event_raise
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
 from contactpoint.feeds.loader import bulk_insert
@@ -443,9 +445,13 @@ def _review_save(run, model, record_a, record_b, child_a, child_b, evidence, wei
     return 1
 
 
+POSSIBLE_DUPLICATE = "Possible duplicate of a shielded child; shielded until the pair is reviewed."
+
+
 def _shield_possible_duplicates(run: LinkRun) -> int:
     """A child that may be a shielded child's duplicate is shielded too until a person decides:
-    otherwise the shielded child's details would be on show under a second ID."""
+    otherwise the shielded child's details would be on show under a second ID. Each shield is
+    audited and raises its event in its own transaction, as a shield added on the page does."""
     shields = {
         s.child_id: s for s in Shield.objects.filter(ended_at__isnull=True).select_related("local_authority")
     }
@@ -455,16 +461,64 @@ def _shield_possible_duplicates(run: LinkRun) -> int:
     ):
         for shielded, other in ((a, b), (b, a)):
             if shielded in shields and other not in shields:
-                original = shields[shielded]
-                shields[other] = Shield.objects.create(
-                    child_id=other,
-                    local_authority=original.local_authority,
-                    reason="Possible duplicate of a shielded child; shielded until the pair is reviewed.",
-                    created_by=original.created_by,
-                    review_due=original.review_due,
-                )
+                shields[other] = _possible_duplicate_shield(child_id=other, original=shields[shielded])
                 made += 1
     return made
+
+
+@transaction.atomic
+def _possible_duplicate_shield(*, child_id: int, original: Shield) -> Shield:
+    shield = Shield.objects.create(
+        child_id=child_id,
+        local_authority=original.local_authority,
+        reason=POSSIBLE_DUPLICATE,
+        created_by=original.created_by,
+        review_due=original.review_due,
+    )
+    codes = dict(
+        Child.objects.filter(pk__in=[child_id, original.child_id]).values_list("pk", "contactpoint_id")
+    )
+    audit_record(
+        event_type=EventType.SHIELD,
+        username="linkage",
+        child_ids=[codes[child_id]],
+        reason=POSSIBLE_DUPLICATE,
+        details={"action": "added", "possible_duplicate_of": codes[original.child_id]},
+    )
+    shield_event_raise(shield=shield, added=True, possible_duplicate=True)
+    return shield
+
+
+def _possible_duplicate_shields_end(item: ReviewItem, *, by) -> None:
+    """The pair was decided to be two children: a shield linkage put on either of them only for
+    being a possible duplicate ends, unless another open pair still makes it one."""
+    for shield in Shield.objects.filter(
+        child_id__in=[item.child_a_id, item.child_b_id], ended_at__isnull=True, reason=POSSIBLE_DUPLICATE
+    ).select_related("child"):
+        if _still_possible_duplicate(shield.child_id):
+            continue
+        shield.ended_at, shield.ended_by, shield.end_reason = (
+            timezone.now(),
+            by,
+            f"Reviewed: not the shielded child (review item {item.pk}).",
+        )
+        shield.save(update_fields=["ended_at", "ended_by", "end_reason"])
+        audit_record(
+            event_type=EventType.SHIELD,
+            username=by.get_username() if by else "linkage",
+            child_ids=[shield.child.contactpoint_id],
+            reason=shield.end_reason,
+            details={"action": "ended", "review_item": item.pk},
+        )
+        shield_event_raise(shield=shield, added=False, possible_duplicate=True)
+
+
+def _still_possible_duplicate(child_id: int) -> bool:
+    pairs = ReviewItem.objects.filter(
+        Q(child_a_id=child_id) | Q(child_b_id=child_id), status=ReviewStatus.OPEN
+    ).values_list("child_a_id", "child_b_id")
+    others = {b if a == child_id else a for a, b in pairs}
+    return Shield.objects.filter(child_id__in=others, ended_at__isnull=True).exists()
 
 
 # -- merges ------------------------------------------------------------------------------------
@@ -590,6 +644,7 @@ def review_decide(*, item: ReviewItem, same_child: bool, by, actor: Actor | None
         },
     )
     if not same_child:
+        _possible_duplicate_shields_end(item, by=by)
         return None
     survivor, merged = sorted([item.child_a, item.child_b], key=lambda c: c.pk)
     return children_merge(survivor=survivor, merged=merged, reason=f"review item {item.pk}", by=by)

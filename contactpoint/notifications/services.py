@@ -83,6 +83,8 @@ def _sensitive_organisation(event: Event) -> int | None:
 
 def may_know(actor: Actor, event: Event) -> bool:
     """The door's answer for every child the event names."""
+    # A possible duplicate's shield says the child may be a shielded child: only for those who see through.
+    through_shield = event.details.get("shield") if event.details.get("possible_duplicate") else None
     children = [event.child] + ([event.other_child] if event.other_child_id else [])
     return all(
         child_record_for_notice(
@@ -90,6 +92,7 @@ def may_know(actor: Actor, event: Event) -> bool:
             child,
             whereabouts=event.kind in WHEREABOUTS,
             sensitive_organisation_id=_sensitive_organisation(event),
+            through_shield_id=through_shield,
         )
         for child in children
         if child is not None
@@ -120,6 +123,8 @@ def receivers_of(event: Event) -> Receivers:
     child_ids = [event.child_id] + ([event.other_child_id] if event.other_child_id else [])
     areas = set(event.details.get("areas", []))
     areas |= {event.details[k] for k in ("from_area", "to_area") if event.details.get(k)}
+    if event.details.get("possible_duplicate"):  # linkage's shield: the shielding team reviews the pair
+        areas.add(event.details["shielding_area"])
     users: set[int] = set()
     for profile in Profile.objects.filter(local_authority_id__in=areas).select_related("role"):
         if p.MANAGE_SHIELDING in profile.role.permissions:  # the authority's ContactPoint team
