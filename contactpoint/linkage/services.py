@@ -88,9 +88,10 @@ def _full_run(run: LinkRun, model: MatchModel, say: Say) -> dict[str, int]:
     current = {row["pk"]: row["child_id"] for row in rows}
     evidence = _best_evidence(pairs, decisions.clusters)
     with transaction.atomic():
-        moved, merges = _assign(run, model, decisions.clusters, current, evidence)
+        moved, merges, held_out = _assign(run, model, decisions.clusters, current, evidence)
         reviews = _reviews_from_pairs(run, model, decisions.review)
-    return {"records": len(rows), "moved": moved, "merged": merges, "review_items": reviews}
+    counts = {"records": len(rows), "moved": moved, "merged": merges, "review_items": reviews}
+    return counts | ({"out_of_scope": held_out} if held_out else {})
 
 
 def _kept_apart_records(rows: list[dict]) -> set[frozenset[int]]:
@@ -117,8 +118,9 @@ def _best_evidence(pairs: pd.DataFrame, clusters: list[list[int]]) -> dict[int, 
 
 def _assign(
     run: LinkRun, model: MatchModel, clusters: list[list[int]], current: dict[int, int | None], evidence: dict
-) -> tuple[int, int]:
-    """Give each cluster a child, keeping IDs where records already were; returns (moved, merged)."""
+) -> tuple[int, int, int]:
+    """Give each cluster a child, keeping IDs where records already were; returns (moved, merged,
+    records held out of a targeted scope)."""
     claimed: set[int] = set()
     target: dict[int, int | None] = {}
     for group in sorted(clusters, key=lambda g: (-len(g), g[0])):
@@ -132,7 +134,22 @@ def _assign(
     final = _new_children(target, clusters)
     moves = [(r, current.get(r), child) for r, child in final.items() if current.get(r) != child]
     _move(moves, run=run, model=model, evidence=evidence)
-    return len(moves), _retire_emptied({old for _, old, _ in moves if old} - claimed, final, current, run)
+    held_out = _hold_out([r for r in target if r not in final])
+    return (
+        len(moves),
+        _retire_emptied({old for _, old, _ in moves if old} - claimed, final, current, run),
+        held_out,
+    )
+
+
+def _hold_out(record_ids: list[int]) -> int:
+    """Records that may not create a child (targeted scope) wait until their source changes them,
+    as an incremental run leaves them: not tried again on every later run."""
+    for start in range(0, len(record_ids), CHUNK):
+        SourceRecord.objects.filter(pk__in=record_ids[start : start + CHUNK], child__isnull=True).update(
+            needs_linking=False
+        )
+    return len(record_ids)
 
 
 def _new_children(target: dict[int, int | None], clusters: list[list[int]]) -> dict[int, int]:
@@ -384,7 +401,7 @@ def _reviews_from_pairs(run: LinkRun, model: MatchModel, review: pd.DataFrame) -
     best: dict[tuple[int, int], tuple] = {}
     for row in review.itertuples(index=False):
         a, b = child_of[row.id_l], child_of[row.id_r]
-        if a == b:
+        if a is None or b is None or a == b:  # a record held out of a targeted scope has no child
             continue
         pair, ends = ((a, b), (row.id_l, row.id_r)) if a < b else ((b, a), (row.id_r, row.id_l))
         if pair not in best or row.evidence > best[pair][2]:

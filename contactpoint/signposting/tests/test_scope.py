@@ -47,7 +47,7 @@ def test_a_record_not_known_to_services_creates_no_child_a_known_one_does(tmp_pa
         "la_childrens_services",
         [involved("S1"), person("S2", given_name="Lily", family_name="Morgan", date_of_birth="2016-07-02")],
     )
-    link_run()  # the first run, which is a full one
+    assert link_run().counts["out_of_scope"] == 1  # the first run, which is a full one
     assert child_of("la_childrens_services", "S1") is not None
     assert child_of("la_childrens_services", "S2") is None
     assert Child.objects.count() == 1
@@ -58,14 +58,26 @@ def test_a_record_not_known_to_services_creates_no_child_a_known_one_does(tmp_pa
         [person("G9", given_name="Noah", family_name="Briggs", date_of_birth="2014-05-05")],
     )
     counts = link_run().counts
-    # G9, and S2 that the full run left waiting: both held out now, and not tried again
-    assert counts["out_of_scope"] == 2 and child_of("gp_registration", "G9") is None
+    # G9 only: the full run held S2 out already, and neither is tried again
+    assert counts["out_of_scope"] == 1 and child_of("gp_registration", "G9") is None
     assert not SourceRecord.objects.filter(source_record_id__in=["G9", "S2"], needs_linking=True).exists()
     assert link_run().counts.get("out_of_scope", 0) == 0
     # ...while a record of a child already in scope links to it
     load(tmp_path, "gp_registration", [person("G1")])
     link_run()
     assert child_of("gp_registration", "G1") == child_of("la_childrens_services", "S1")
+
+
+def test_a_near_match_held_out_of_scope_is_no_pair_to_review(tmp_path, leeds):
+    """A full run that leaves a record without a child does not queue it against one."""
+    load(
+        tmp_path,
+        "la_childrens_services",
+        [involved("S1", nhs_number="9434765919"), person("S2", nhs_number="9434765870")],
+    )
+    run = link_run()
+    assert child_of("la_childrens_services", "S2") is None
+    assert run.counts["review_items"] == 0 and run.counts["records"] == 2
 
 
 def test_the_national_scope_creates_everyone(tmp_path, leeds, settings):
