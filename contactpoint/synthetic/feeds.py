@@ -248,6 +248,34 @@ class FeedRenderer:
         return row
 
 
+# A later delivery from children's services closing cases that ended long ago: children it leaves
+# known to no service are what a targeted deployment's scope review archives.
+CLOSURES_SOURCE = "la_childrens_services"
+CLOSURES_FILE = "la_childrens_services-closures.csv"
+CLOSED_SHARE = 0.25
+CLOSED_BEFORE = datetime.timedelta(days=365)  # well past any scope's grace period
+
+
+def _closing(row: dict[str, str], as_of: datetime.date) -> bool:
+    started = row["involvement_start_date"]
+    return not row["involvement_end_date"] and started < (as_of - CLOSED_BEFORE).isoformat()
+
+
+def _closures(candidates: list[dict[str, str]], *, seed: int, as_of: datetime.date) -> list[dict[str, str]]:
+    """The same records re-sent with their involvement ended (a separate generator: the feeds
+    themselves are unchanged by it)."""
+    rng = random.Random(seed * 104729 + 7)
+    closed = []
+    for row in candidates:
+        if rng.random() >= CLOSED_SHARE:
+            continue
+        start = datetime.date.fromisoformat(row["involvement_start_date"])
+        latest = as_of - CLOSED_BEFORE
+        end = start + datetime.timedelta(days=rng.randint(0, (latest - start).days))
+        closed.append({**row, "involvement_end_date": end.isoformat(), "is_lead_professional": "false"})
+    return closed
+
+
 def write_population(
     *,
     children: int,
@@ -261,6 +289,7 @@ def write_population(
     population = Population(children=children, seed=seed, as_of=as_of)
     people = population.generate()
     renderer = FeedRenderer(population, seed)
+    closing: list[dict[str, str]] = []
     handles, writers = {}, {}
     for source in FEED_SOURCES:
         handles[source] = (out / f"{source}.csv").open("w", newline="", encoding="utf-8")
@@ -313,11 +342,19 @@ def write_population(
                 row["source_record_id"] = renderer.next_id(source)
                 writers[source].writerow(row)
                 truth.writerow((source, row["source_record_id"], child.pid))
+                if source == CLOSURES_SOURCE and _closing(row, as_of):
+                    closing.append(dict(row))
             if progress and done % 10_000 == 0:
                 progress(10_000)
     for handle in handles.values():
         handle.close()
     _write_organisations(out / "organisations.csv", population)
+    closed = _closures(closing, seed=seed, as_of=as_of)
+    with (out / CLOSURES_FILE).open("w", newline="", encoding="utf-8") as handle:
+        header = columns.CANONICAL + BY_CODE[CLOSURES_SOURCE].extra_columns
+        writer = csv.DictWriter(handle, fieldnames=header, restval="", extrasaction="raise")
+        writer.writeheader()
+        writer.writerows(closed)
     manifest = {
         "seed": seed,
         "children": len(people),
@@ -327,6 +364,14 @@ def write_population(
             for offset, source in enumerate(FEED_SOURCES)
         },
         "rows": dict(renderer.counters),
+        "follow_up": [
+            {
+                "source": CLOSURES_SOURCE,
+                "file": CLOSURES_FILE,
+                "extracted_at": as_of.isoformat(),
+                "rows": len(closed),
+            }
+        ],
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

@@ -41,6 +41,13 @@ def load_population(directory: Path, say: Callable[[str], None] = lambda _: None
         say(f"  {source}: {report['loaded']} loaded, {report['quarantined']} quarantined")
     run = link_run(say=say)
     counts = dict(run.counts)
+    for delivery in manifest.get("follow_up", []):  # a later delivery: cases closed since
+        when = timezone.make_aware(datetime.datetime.fromisoformat(delivery["extracted_at"]))
+        path = directory / delivery["file"]
+        report = feed_load(source_code=delivery["source"], path=path, extracted_at=when).report
+        say(f"  {delivery['source']} (follow-up, cases closed): {report['loaded']} loaded")
+        counts["follow_up_records"] = counts.get("follow_up_records", 0) + report["loaded"]
+        link_run(say=say)
     counts["Child"] = Child.objects.filter(merged_into__isnull=True).count()
     return counts
 

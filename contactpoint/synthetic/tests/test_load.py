@@ -69,3 +69,28 @@ def test_refuses_to_load_into_a_populated_index(loaded):
     directory, _ = loaded
     with pytest.raises(ValueError, match="already holds children"):
         load_population(directory)
+
+
+def test_a_later_delivery_closes_cases_and_the_targeted_review_archives_those_left_unknown(
+    tmp_path, settings
+):
+    from contactpoint.retention.models import ChildRetention
+    from contactpoint.signposting.scope import grace_cutoff
+    from contactpoint.signposting.services import scope_review
+
+    settings.CONTACTPOINT_SCOPE = "targeted"
+    manifest = write_population(children=1500, seed=3, out=tmp_path, as_of=datetime.date(2026, 10, 1))
+    closed = manifest["follow_up"][0]["rows"]
+    assert closed > 0
+    counts = load_population(tmp_path)
+    assert counts["follow_up_records"] == closed
+    # every child was known to services when created; the closures leave some known to none
+    review = scope_review()
+    assert 0 < review["archived"] <= closed and review["archived"] < counts["Child"]
+    cutoff = grace_cutoff()
+    for state in ChildRetention.objects.filter(archive_basis="left_scope"):
+        recent = Involvement.objects.filter(child_id=state.child_id, superseded_at__isnull=True).exclude(
+            end_date__lt=cutoff
+        )
+        assert not recent.exists()
+    assert scope_review() == {"archived": 0, "restored": 0}

@@ -15,6 +15,7 @@ from contactpoint.access.roles import ROLES
 from contactpoint.access.services import roles_sync, shield_add, user_create
 from contactpoint.linkage.selectors import review_queue_for
 from contactpoint.records.models import Child, Organisation, OrganisationKind
+from contactpoint.retention.models import ArchiveBasis, ChildRetention, RetentionState
 from contactpoint.synthetic.load import load_population
 
 DEMO_PASSWORD = "contactpoint-demo"  # noqa: S105 - printed for the demo; the demo holds synthetic data only
@@ -26,6 +27,12 @@ EMERGENCY = (
 )
 # Every demo user shares one published authenticator key: the demo holds synthetic data only.
 DEMO_TOTP_KEY_HEX = "636f6e74616374706f696e742d64656d6f2d6b6579"
+
+
+def _live():
+    """Children anyone may open: not merged away, not archived."""
+    archived = ChildRetention.objects.filter(state=RetentionState.ARCHIVED).values("child_id")
+    return Child.objects.filter(merged_into__isnull=True).exclude(pk__in=archived)
 
 
 def demo_totp_secret() -> str:
@@ -45,6 +52,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         roles_sync()
         self._population(children, seed)
+        self._scope()
         self._districts()
         users = self._users()
         shielded = self._shields()
@@ -63,7 +71,7 @@ class Command(BaseCommand):
             "binds keys to a host name, never to an IP address."
         )
         self.stdout.write("Django admin for the ContactPoint team: /admin/ (user demo-system-admin)")
-        example = Child.objects.exclude(contactpoint_id__in=shielded).order_by("pk").first()
+        example = _live().exclude(contactpoint_id__in=shielded).order_by("pk").first()
         if example is not None:
             self.stdout.write(
                 f"A child's record to open: http://{addrport}/children/{example.contactpoint_id}/"
@@ -88,6 +96,21 @@ class Command(BaseCommand):
         self.stdout.write(f"Loading the synthetic population from {data_dir} ...")
         counts = load_population(data_dir, say=self.stdout.write)
         self.stdout.write(f"Loaded {counts['Child']} children in {time.perf_counter() - started:.0f}s.")
+
+    def _scope(self) -> None:
+        """A targeted deployment's daily review: the population's closed cases leave its scope."""
+        from contactpoint.signposting.scope import targeted
+        from contactpoint.signposting.services import scope_review
+
+        if not targeted():
+            return
+        counts = scope_review()
+        archived = Child.objects.filter(retention__archive_basis=ArchiveBasis.LEFT_SCOPE).count()
+        self.stdout.write(
+            f"Targeted scope: {_live().count()} children known to services; the scope review archived "
+            f"{counts['archived']} and restored {counts['restored']} ({archived} archived for leaving "
+            "scope in all: demo-data-manager finds them during the archive's first year)."
+        )
 
     def _districts(self) -> None:
         """Which authority each synthetic postcode district lies in, so moves between areas notify."""
@@ -124,7 +147,7 @@ class Command(BaseCommand):
         team = Actor.for_user(team_user)
         active = Shield.objects.filter(ended_at__isnull=True)
         shielded = list(active.values_list("child__contactpoint_id", flat=True)[:2])
-        unshielded = Child.objects.exclude(pk__in=active.values("child")).order_by("pk")
+        unshielded = _live().exclude(pk__in=active.values("child")).order_by("pk")
         for child in unshielded[: max(0, 2 - len(shielded))]:
             shield_add(child=child, actor=team, reason="Demo: family living in a refuge")
             shielded.append(child.contactpoint_id)
