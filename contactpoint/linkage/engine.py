@@ -79,16 +79,30 @@ def predict(records: pd.DataFrame, model: MatchModel, document: dict, engine: st
     frame = _worth_keeping(linker, scored, model, prior_weight)
     gammas = frame[gamma_columns()].to_numpy().tolist()
     levels = [levels_from_gammas(g) for g in gammas]
+    share = _name_shares(records, model)
+    shares = (
+        pd.concat([frame["unique_id_l"].map(share), frame["unique_id_r"].map(share)], axis=1)
+        .max(axis=1)
+        .fillna(0.0)
+        .tolist()
+    )
     return pd.DataFrame(
         {
             "id_l": frame["unique_id_l"].astype("int64"),
             "id_r": frame["unique_id_r"].astype("int64"),
             "evidence": frame["match_weight"] - prior_weight,
             "levels": levels,
-            "reason": [refusal(lv) for lv in levels],
+            "reason": [refusal(lv, n) for lv, n in zip(levels, shares, strict=True)],
             "weights": frame[[f"mw_{c.name}" for c in COMPARISONS]].round(3).to_numpy().tolist(),
         }
     )
+
+
+def _name_shares(records: pd.DataFrame, model: MatchModel) -> pd.Series:
+    """`MatchModel.name_share` of every record, by id, computed column-wise (millions of records)."""
+    given = records["given"].map(model.tf.get("given", {})).fillna(0.0)
+    family = records["family"].map(model.tf.get("family", {})).fillna(0.0)
+    return pd.Series((given * family).to_numpy(), index=records["unique_id"].astype("int64"))
 
 
 def _worth_keeping(linker, scored, model: MatchModel, prior_weight: float) -> pd.DataFrame:

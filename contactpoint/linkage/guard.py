@@ -5,6 +5,11 @@ and often a GP, so every comparison but the first name agrees and outweighs it. 
 children is the worst error this index can make, so whatever the score, a pair that looks like
 a multiple birth or siblings, or that carries two different identifiers of the same kind, goes to
 review. The same rule applies to full runs, incremental links and cluster growth.
+
+Unrelated namesakes are the other way two children look alike: a common given and family name
+and a birth date, nothing else shared. A large index holds many such pairs by chance, and two
+records of one child that share only those details are no better evidence than they are, so
+they go to review too (`COMMON_NAME_SHARE`).
 """
 
 from .model import COMPARISONS
@@ -18,6 +23,11 @@ SAME_FIRST_NAME = frozenset(
     {"exact", "nickname", "similar", "one typing slip", "given and family transposed"}
 )
 SAME_HOUSEHOLD = frozenset({"same postcode and address", "same postcode"})
+NOT_ALIKE = frozenset({"different", "unknown"})
+APART = frozenset({"different", "unknown"})  # nothing about where they live in common
+# The share of records bearing a given and family name (from the model's name frequencies, as if
+# chosen independently) from which a name and birth date alone link nothing: see docs/linkage.md.
+COMMON_NAME_SHARE = 2e-4
 ELSEWHERE = frozenset({"different", "same district"})
 
 
@@ -29,16 +39,35 @@ def label(levels: tuple[int, ...], name: str) -> str:
     return labels[level] if level < len(labels) else "different"
 
 
-def refusal(levels: tuple[int, ...]) -> str | None:
-    """Why this pair must go to review rather than be linked automatically (None: no objection)."""
+def refusal(levels: tuple[int, ...], name_share: float = 0.0) -> str | None:
+    """Why this pair must go to review rather than be linked automatically (None: no objection).
+
+    `name_share`: how common the pair's names are (`MatchModel.name_share`, the commoner side);
+    0 when unknown.
+    """
     if reason := contradiction(levels):
         return reason
+    if name_share >= COMMON_NAME_SHARE and only_name_and_birth(levels):
+        return "possible namesakes: common name and birth date, no shared identifier or home"
     born = label(levels, "date_of_birth")
     if born != "exact" and label(levels, "location") in ELSEWHERE and not _shared_identifier(levels):
         # Two children with a common name, one birth date unknown or mistyped, in different places:
         # as likely namesakes as one child who moved.
         return "different homes, birth dates not the same, no shared identifier"
     return None
+
+
+def only_name_and_birth(levels: tuple[int, ...]) -> bool:
+    """Names alike (exact, a nickname, a slip), the same birth date, and no identifier, home or
+    postcode district in common to say it is one child: what two namesakes look like. (A shared
+    district is corroboration: no unrelated pair in the labelled data had one.)"""
+    return (
+        label(levels, "given_name") not in NOT_ALIKE
+        and label(levels, "family_name") not in NOT_ALIKE
+        and label(levels, "date_of_birth") == "exact"
+        and label(levels, "location") in APART
+        and not _shared_identifier(levels)
+    )
 
 
 def contradiction(levels: tuple[int, ...]) -> str | None:

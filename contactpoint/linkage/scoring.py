@@ -79,6 +79,12 @@ class MatchModel:
             return 0.0
         return math.log2(self.u[index][level] / frequency)
 
+    def name_share(self, *sides: Features) -> float:
+        """The share of records bearing the commoner of these records' given and family names (as
+        if chosen independently; names rarer than the tables hold count as 0)."""
+        given, family = self.tf.get("given", {}), self.tf.get("family", {})
+        return max(given.get(f["given"] or "", 0.0) * family.get(f["family"] or "", 0.0) for f in sides)
+
     def at_volume(self, records: int) -> "MatchModel":
         """This model with thresholds for an index of `records` source records.
 

@@ -356,8 +356,8 @@ def _score_candidates(
     out = []
     for child, features in found.items():
         scored = [(model.score(f, other), index) for index, other in enumerate(features)]
-        best, _ = max(scored, key=lambda s: s[0].evidence)
-        conflict = refusal(best.levels) or next(
+        best, at = max(scored, key=lambda s: s[0].evidence)
+        conflict = refusal(best.levels, model.name_share(f, features[at])) or next(
             (reason for s, _ in scored if (reason := contradiction(s.levels))), None
         )
         out.append(_Candidate(child=child, best=best, conflict=conflict))

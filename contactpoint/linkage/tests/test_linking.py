@@ -98,6 +98,31 @@ def test_different_nhs_numbers_are_never_linked_automatically(tmp_path):
     assert item.reason == "different NHS numbers" and item.weights["nhs_number"][0] == "different"
 
 
+NAMESAKE = dict(given_name="Oliver", family_name="Smith", date_of_birth="2016-05-04", gender="male")
+
+
+@pytest.mark.parametrize("incremental", [False, True], ids=["full run", "incremental link"])
+def test_common_namesakes_in_different_towns_go_to_review(tmp_path, incremental):
+    here = person("G1", nhs_number="9434765919", postcode="LS6 2AB", **NAMESAKE)
+    there = person("C1", address_line_1="7 Elm Street", postcode="M1 1AA", **NAMESAKE)
+    load(tmp_path, "gp_registration", [here])
+    if incremental:
+        link_run()
+    load(tmp_path, "child_benefit", [there])
+    link_run()
+    assert child_of("gp_registration", "G1") != child_of("child_benefit", "C1")
+    item = ReviewItem.objects.get()
+    assert item.reason.startswith("possible namesakes") and item.evidence >= current_model().thresholds.auto
+
+
+def test_a_common_name_with_a_shared_home_is_still_linked(tmp_path):
+    load(tmp_path, "gp_registration", [person("G1", nhs_number="9434765919", **NAMESAKE)])
+    load(tmp_path, "child_benefit", [person("C1", **NAMESAKE)])
+    link_run()
+    assert child_of("gp_registration", "G1") == child_of("child_benefit", "C1")
+    assert not ReviewItem.objects.exists()
+
+
 def test_incremental_links_to_existing_children_and_keeps_their_ids(tmp_path):
     load(
         tmp_path,

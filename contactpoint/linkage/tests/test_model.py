@@ -10,7 +10,7 @@ from contactpoint.linkage import engine
 from contactpoint.linkage.cluster import cluster
 from contactpoint.linkage.features import aliases, district, features, name_key, swapped
 from contactpoint.linkage.frame import frame
-from contactpoint.linkage.guard import refusal
+from contactpoint.linkage.guard import COMMON_NAME_SHARE, refusal
 from contactpoint.linkage.scoring import ARTIFACTS, MatchModel, current_model
 from contactpoint.synthetic.population import Population
 
@@ -96,6 +96,53 @@ def test_the_guard_refuses_twins_and_different_identifiers():
     other = features(given_name="Amy", family_name="Shah", nhs_number="9434765870")
     assert refusal(model.score(one, other).levels) == "different NHS numbers"
     assert refusal(model.score(one, one).levels) is None
+
+
+def _namesake_pair(both: dict | None = None, right: dict | None = None):
+    """Two records of the commonest name in the model's tables, born the same day, in two towns."""
+    model = current_model()
+    given = max(model.tf["given"], key=model.tf["given"].__getitem__)
+    family = max(model.tf["family"], key=model.tf["family"].__getitem__)
+    born = {"given_name": given, "family_name": family, "date_of_birth": "2016-05-04", "gender": "female"}
+    here = born | {"postcode": "LS6 2AB", "address_line_1": "1 Oak Road"}
+    there = born | {"postcode": "M1 1AA", "address_line_1": "7 Elm Street"}
+    return features(**here | (both or {})), features(**there | (both or {}) | (right or {}))
+
+
+def test_the_guard_sends_common_namesakes_to_review_however_strong_the_score():
+    model = current_model().at_volume(1_000_000)
+    one, other = _namesake_pair()
+    scored = model.score(one, other)
+    assert scored.evidence >= model.thresholds.auto  # the score alone would link them
+    assert model.name_share(one, other) >= COMMON_NAME_SHARE
+    assert refusal(scored.levels, model.name_share(one, other)).startswith("possible namesakes")
+    nickname, _ = _namesake_pair({"given_name": "Ollie"})  # a nickname is as alike as the name
+    assert refusal(model.score(nickname, other).levels, model.name_share(nickname, other)).startswith("possible")
+
+
+@pytest.mark.parametrize(
+    "both,right",
+    [
+        ({"nhs_number": "9434765919"}, {}),
+        ({"upn": "A123456789012"}, {}),
+        ({}, {"postcode": "LS6 2AB", "address_line_1": "1 Oak Road"}),
+        ({}, {"postcode": "LS6 2AB"}),
+        ({}, {"postcode": "LS6 9ZZ"}),
+        ({"given_name": "Zephyrine", "family_name": "Quenneville"}, {}),
+    ],
+    ids=["shared NHS number", "shared UPN", "same home", "same postcode", "same district", "rare name"],
+)
+def test_the_namesake_guard_stands_aside_for_corroboration_or_a_rare_name(both, right):
+    model = current_model().at_volume(1_000_000)
+    one, other = _namesake_pair(both, right)
+    assert refusal(model.score(one, other).levels, model.name_share(one, other)) is None
+
+
+def test_a_name_is_as_common_as_the_commoner_side_of_the_pair():
+    model = current_model()
+    common, rare = _namesake_pair(right={"given_name": "Zephyrine", "family_name": "Quenneville"})
+    assert model.name_share(rare) == 0.0 < COMMON_NAME_SHARE <= model.name_share(common)
+    assert model.name_share(rare, common) == model.name_share(common)
 
 
 def test_clusters_never_join_through_a_bridge_record():
