@@ -23,8 +23,7 @@ SAME_FIRST_NAME = frozenset(
     {"exact", "nickname", "similar", "one typing slip", "given and family transposed"}
 )
 SAME_HOUSEHOLD = frozenset({"same postcode and address", "same postcode"})
-NOT_ALIKE = frozenset({"different", "unknown"})
-APART = frozenset({"different", "unknown"})  # nothing about where they live in common
+NOTHING_IN_COMMON = frozenset({"different", "unknown"})
 # The share of records bearing a given and family name (from the model's name frequencies, as if
 # chosen independently) from which a name and birth date alone link nothing: see docs/linkage.md.
 COMMON_NAME_SHARE = 2e-4
@@ -60,12 +59,13 @@ def refusal(levels: tuple[int, ...], name_share: float = 0.0) -> str | None:
 def only_name_and_birth(levels: tuple[int, ...]) -> bool:
     """Names alike (exact, a nickname, a slip), the same birth date, and no identifier, home or
     postcode district in common to say it is one child: what two namesakes look like. (A shared
-    district is corroboration: no unrelated pair in the labelled data had one.)"""
+    district is corroboration: no unrelated pair with the same name and birth date in the labelled
+    data had one.)"""
     return (
-        label(levels, "given_name") not in NOT_ALIKE
-        and label(levels, "family_name") not in NOT_ALIKE
+        label(levels, "given_name") not in NOTHING_IN_COMMON
+        and label(levels, "family_name") not in NOTHING_IN_COMMON
         and label(levels, "date_of_birth") == "exact"
-        and label(levels, "location") in APART
+        and label(levels, "location") in NOTHING_IN_COMMON
         and not _shared_identifier(levels)
     )
 
