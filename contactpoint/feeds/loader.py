@@ -26,6 +26,7 @@ from django.utils import timezone
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
 from contactpoint.records.models import Source
+from contactpoint.retention.tombstones import destroyed_on, tombstones_exist
 
 from . import columns, formats
 from . import normalise as n
@@ -41,12 +42,13 @@ from .models import (
     SourceRecordVersion,
 )
 from .pipeline import Chunk, Prepared, prepare, record_id
-from .validation import VALUE_COLUMNS
+from .validation import VALUE_COLUMNS, destroyed_reason, reason_code
 from .workers import FileJob
 from .workers import setup as worker_setup
 
 BATCH_SIZE = 5000
 WORKER_THRESHOLD_BYTES = 8 * 1024 * 1024
+NHS_NUMBER = VALUE_COLUMNS.index("nhs_number")
 QUARANTINE_CELL_LIMIT = 1000  # a quarantined row keeps enough of each cell to correct it, not 10 MB
 INSERT_COLUMNS = (
     "source_id",
@@ -104,6 +106,7 @@ def empty_report() -> dict[str, Any]:
         "withdrawn": 0,
         "stale": 0,
         "quarantined": 0,
+        "destroyed": 0,  # of those quarantined: rows describing a child destroyed under retention
         "quarantine_reasons": {},
         "warnings": {},
         "refused_columns": [],
@@ -168,6 +171,7 @@ class FeedLoad:
             has_earlier_records=context.has_earlier_records,
             open_quarantine=context.open_quarantine,
             workers_write=self._workers_can_write(),
+            tombstones=tombstones_exist(),
         )
 
     def _load(self, feed_file: FeedFile) -> None:
@@ -401,7 +405,7 @@ class _Batch:
 
     def write(self) -> None:
         self.counts["rows_read"] += len(self.outcomes)
-        loadable = [o for o in self.outcomes if not o.quarantine]
+        loadable = self._refuse_destroyed([o for o in self.outcomes if not o.quarantine])
         self._quarantine([o for o in self.outcomes if o.quarantine])
         new, changed, withdrawn = self._classify(loadable)
         self._insert(new)
@@ -413,6 +417,30 @@ class _Batch:
         self.counts["new"] += len(new)
         self.counts["updated"] += len(changed)
         self.counts["withdrawn"] += len(withdrawn)
+
+    def _refuse_destroyed(self, loadable: list[Prepared]) -> list[Prepared]:
+        """Rows describing a destroyed child (its source record, or its NHS number) are quarantined,
+        not loaded, so that destruction stays final. Their cells are not kept: the index must
+        not hold the child's details again, only the fact that the source still sends them."""
+        if not self.job.tombstones or not loadable:
+            return loadable
+        source_code = Source.objects.values_list("code", flat=True).get(pk=self.job.source_id)
+        destroyed = destroyed_on(
+            source_code=source_code,
+            rows=[(o.source_record_id, o.stored[NHS_NUMBER]) for o in loadable if not o.withdrawn],
+        )
+        if not destroyed:
+            return loadable
+        refused = {
+            o.row_number: o._replace(
+                stored=[], kept={}, warnings=[], quarantine=[destroyed_reason(destroyed[o.source_record_id])]
+            )
+            for o in loadable
+            if o.source_record_id in destroyed and not o.withdrawn
+        }
+        self.counts["destroyed"] += len(refused)
+        self.outcomes = [refused.get(o.row_number, o) for o in self.outcomes]
+        return [o for o in loadable if o.row_number not in refused]
 
     def _classify(
         self, loadable: list[Prepared]
@@ -511,7 +539,7 @@ class _Batch:
 
     def _quarantine(self, rows: list[Prepared]) -> None:
         for outcome in rows:
-            self.reasons.update(outcome.quarantine)
+            self.reasons.update(reason_code(reason) for reason in outcome.quarantine)
         self.counts["quarantined"] += len(rows)
         QuarantinedRow.objects.bulk_create(
             QuarantinedRow(

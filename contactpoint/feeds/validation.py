@@ -90,6 +90,7 @@ class QuarantineReason:
     ADULT_WITHOUT_CONSENT = "adult_without_consent"
     DUPLICATE_IN_FILE = "duplicate_in_file"
     MALFORMED_ROW = "malformed_row"
+    DESTROYED = "destroyed_under_retention"  # a row's own reason carries the date: destroyed_reason()
 
     MESSAGES: Mapping[str, str] = {
         MISSING_SOURCE_RECORD_ID: "The row has no source_record_id.",
@@ -99,7 +100,19 @@ class QuarantineReason:
         ADULT_WITHOUT_CONSENT: "The person is 18 or over and no retention_consent keeps them in scope.",
         DUPLICATE_IN_FILE: "The source_record_id appears earlier in the same file.",
         MALFORMED_ROW: "The row has more fields than the header, so its columns cannot be trusted.",
+        DESTROYED: "The row describes a child whose record was destroyed under the retention policy: "
+        "the source should stop sending it.",
     }
+
+
+def destroyed_reason(on: datetime.date) -> str:
+    """A refused row's reason, with the date the child was destroyed (its cells are not kept)."""
+    return f"destroyed under retention on {on.isoformat()}"
+
+
+def reason_code(reason: str) -> str:
+    """The code a load report counts a row's reason under."""
+    return QuarantineReason.DESTROYED if reason.startswith("destroyed under retention") else reason
 
 
 class Warning(NamedTuple):

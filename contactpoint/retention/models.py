@@ -84,3 +84,22 @@ class ChildDataKey(models.Model):
     kek_id = models.CharField(max_length=16, help_text="The key-encryption key that wrapped it.")
     created_at = models.DateTimeField(auto_now_add=True)
     rewrapped_at = models.DateTimeField(null=True, blank=True)
+
+
+class TombstoneKind(models.TextChoices):
+    SOURCE_RECORD = "source_record", "A source's record of the child"
+    NHS_NUMBER = "nhs_number", "The child's NHS number"
+
+
+class Tombstone(models.Model):
+    """A destroyed child's keys, kept so that no feed brings the child back (retention/tombstones.py).
+
+    Only a keyed digest (HMAC-SHA-256 under a key kept outside the database) of a source record
+    id or an NHS number: it cannot be read back, and without the key it cannot be tested against
+    a guess. No link to the Destruction ledger, so a digest cannot be tied to a ContactPoint ID.
+    """
+
+    kind = models.CharField(max_length=16, choices=TombstoneKind.choices)
+    digest = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=16, help_text="The tombstone key that made the digest.")
+    destroyed_on = models.DateField()

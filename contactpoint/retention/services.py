@@ -30,6 +30,7 @@ from .models import (
     RetentionConsent,
     RetentionState,
 )
+from .tombstones import tombstones_write
 
 SYSTEM = "apply_retention"
 
@@ -233,7 +234,8 @@ def _destroy(decision: Decision, *, reason: str) -> Counter[str]:
 
 def children_destroy(*, child_pks: set[int]) -> Counter[str]:
     """Remove every row holding these children's data, rule by rule (policy.RULES), and return the
-    rows removed per model. Merged duplicates go with their survivor. Callers audit."""
+    rows removed per model (and the tombstones left). Merged duplicates go with their survivor.
+    Callers audit."""
     pks = set(child_pks)
     while True:  # duplicates merged into these children are the same people
         more = set(Child.objects.filter(merged_into__in=pks).exclude(pk__in=pks).values_list("pk", flat=True))
@@ -241,6 +243,8 @@ def children_destroy(*, child_pks: set[int]) -> Counter[str]:
             break
         pks |= more
     rows: Counter[str] = Counter()
+    # Before the records go: what would let a feed bring these children back (tombstones.py).
+    rows["retention.Tombstone (left)"] += tombstones_write(child_pks=pks, on=timezone.localdate())
     # Rows held back from a load carry no link to a child; they are the child's by source record id.
     records = SourceRecord.objects.filter(child_id__in=pks).values_list("source_id", "source_record_id")
     quarantined = Q(pk__in=[])

@@ -197,6 +197,10 @@ CONTACTPOINT_AUDIT_CRITERIA_YEARS = env_int("CONTACTPOINT_AUDIT_CRITERIA_YEARS",
 # writes its certificate of destruction.
 CONTACTPOINT_DATA_KEK = env_str("CONTACTPOINT_DATA_KEK", "")
 CONTACTPOINT_DATA_KEK_FILE = env_str("CONTACTPOINT_DATA_KEK_FILE", "")
+# Keys of the tombstones destroyed children leave (HMAC, hex, comma-separated, oldest first; the
+# newest makes new tombstones), or a file of them: they stop a feed bringing the child back.
+CONTACTPOINT_TOMBSTONE_KEY = env_str("CONTACTPOINT_TOMBSTONE_KEY", "")
+CONTACTPOINT_TOMBSTONE_KEY_FILE = env_str("CONTACTPOINT_TOMBSTONE_KEY_FILE", "")
 CONTACTPOINT_CERTIFICATE_DIR = env_str("CONTACTPOINT_CERTIFICATE_DIR", str(DATA_DIR / "certificates"))
 
 # Mail (misuse alerts to the management team, notices to a user's manager): an SMTP relay.

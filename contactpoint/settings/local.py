@@ -28,4 +28,6 @@ CONTACTPOINT_AUDIT_KEY_FILE = env_str("CONTACTPOINT_AUDIT_KEY_FILE", str(DATA_DI
 CONTACTPOINT_AUDIT_KEY_CREATE = True  # a demo makes its own key; production must be given one
 CONTACTPOINT_DATA_KEK_FILE = env_str("CONTACTPOINT_DATA_KEK_FILE", str(DATA_DIR / "data_kek"))
 CONTACTPOINT_DATA_KEK_CREATE = True
+CONTACTPOINT_TOMBSTONE_KEY_FILE = env_str("CONTACTPOINT_TOMBSTONE_KEY_FILE", str(DATA_DIR / "tombstone_key"))
+CONTACTPOINT_TOMBSTONE_KEY_CREATE = True
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}  # the demo prints mail

@@ -9,3 +9,4 @@ WHITENOISE_AUTOREFRESH = True  # no collectstatic before tests
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 CONTACTPOINT_AUDIT_KEY = "00" * 31 + "01"  # tests only
 CONTACTPOINT_DATA_KEK = "00" * 31 + "02"  # tests only
+CONTACTPOINT_TOMBSTONE_KEY = "00" * 31 + "03"  # tests only

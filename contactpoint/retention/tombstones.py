@@ -1,0 +1,107 @@
+"""Tombstones: a destroyed child must not come back with the next feed.
+
+Destruction deletes every source record of the child, so the same row sent again would look new
+to the loader and linkage would build the child afresh. Destruction therefore leaves, in its own
+transaction, a keyed digest of each of the child's source records (source and record id) and NHS
+numbers; the loader quarantines a row matching one instead of loading it.
+
+The digests are HMAC-SHA-256 under the tombstone keyring (CONTACTPOINT_TOMBSTONE_KEY, kept
+outside the database like the audit keyring): an NHS number has few enough possible values that
+a plain hash could be reversed by trying them all, a keyed one cannot without the key. Every key
+of the keyring is tried when matching, so a key can be added without losing older tombstones.
+"""
+
+import datetime
+import hashlib
+import hmac
+from collections.abc import Iterable
+from functools import cache
+
+from django.core.signals import setting_changed
+from django.db.models import Q
+from django.dispatch import receiver
+
+from contactpoint.audit.keys import configured_keys, key_id_of
+from contactpoint.feeds.models import SourceRecord
+from contactpoint.records.models import ChildIdentifier
+
+from .models import Tombstone, TombstoneKind
+
+SEPARATOR = "\x1f"  # cannot occur in a source code, a record id or an NHS number
+
+
+@cache
+def _keys() -> dict[str, bytes]:
+    """Key id -> key, newest first (the newest makes new tombstones)."""
+    keys = configured_keys("CONTACTPOINT_TOMBSTONE_KEY", what="tombstone key")
+    return {key_id_of(key): key for key in reversed(keys)}
+
+
+@receiver(setting_changed)
+def _forget_keys(*, setting, **kwargs):
+    if setting.startswith("CONTACTPOINT_TOMBSTONE_KEY"):
+        _keys.cache_clear()
+
+
+def _digest(key: bytes, kind: str, *parts: str) -> str:
+    return hmac.digest(key, SEPARATOR.join((kind, *parts)).encode(), hashlib.sha256).hex()
+
+
+def source_record_digests(source_code: str, source_record_id: str) -> list[str]:
+    """The digests a tombstone of this source record may have, one per key (newest first)."""
+    return [_digest(k, TombstoneKind.SOURCE_RECORD, source_code, source_record_id) for k in _keys().values()]
+
+
+def nhs_number_digests(nhs_number: str) -> list[str]:
+    return [_digest(k, TombstoneKind.NHS_NUMBER, nhs_number) for k in _keys().values()]
+
+
+def tombstones_write(*, child_pks: Iterable[int], on: datetime.date) -> int:
+    """Leave tombstones for these children's source records and NHS numbers (call before deleting
+    them, in the destruction's transaction). Returns how many were written."""
+    pks = list(child_pks)
+    key_id, key = next(iter(_keys().items()))
+    digests: dict[str, str] = {}
+    records = SourceRecord.objects.filter(child_id__in=pks).values_list("source__code", "source_record_id")
+    for code, srid in records.iterator(chunk_size=5000):
+        digests[_digest(key, TombstoneKind.SOURCE_RECORD, code, srid)] = TombstoneKind.SOURCE_RECORD
+    numbers = set(
+        ChildIdentifier.objects.filter(child_id__in=pks, scheme="nhs_number").values_list("value", flat=True)
+    ) | set(
+        SourceRecord.objects.filter(child_id__in=pks)
+        .exclude(nhs_number="")
+        .values_list("nhs_number", flat=True)
+    )
+    for number in numbers:
+        digests[_digest(key, TombstoneKind.NHS_NUMBER, number)] = TombstoneKind.NHS_NUMBER
+    Tombstone.objects.bulk_create(
+        (Tombstone(kind=kind, digest=d, key_id=key_id, destroyed_on=on) for d, kind in digests.items()),
+        batch_size=5000,
+        ignore_conflicts=True,
+    )
+    return len(digests)
+
+
+def tombstones_exist() -> bool:
+    return Tombstone.objects.exists()
+
+
+def destroyed_on(*, source_code: str, rows: Iterable[tuple[str, str]]) -> dict[str, datetime.date]:
+    """Of these rows (source record id, NHS number) from one source, those describing a destroyed
+    child, each with the date it was destroyed (one query)."""
+    wanted: dict[str, list[str]] = {}
+    for srid, nhs_number in rows:
+        for d in source_record_digests(source_code, srid):
+            wanted.setdefault(d, []).append(srid)
+        if nhs_number:
+            for d in nhs_number_digests(nhs_number):
+                wanted.setdefault(d, []).append(srid)
+    found: dict[str, datetime.date] = {}
+    if not wanted:
+        return found
+    for digest, on in Tombstone.objects.filter(Q(digest__in=list(wanted))).values_list(
+        "digest", "destroyed_on"
+    ):
+        for srid in wanted[digest]:
+            found[srid] = min(on, found.get(srid, on))
+    return found
