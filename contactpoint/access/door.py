@@ -43,12 +43,13 @@ from contactpoint.retention.selectors import ChildArchived, archive_access, arch
 from . import permissions as p
 from .actors import Actor
 from .models import BreakGlassAlert, Shield
-from .policies import HasPermission, Where, in_own_area
+from .policies import HasPermission, Where, in_own_area, responsible_for_child
 
 CAN_VIEW = HasPermission(p.VIEW_CHILD_RECORD)
 CAN_SEARCH = HasPermission(p.SEARCH_CHILDREN)
 SEES_THROUGH_SHIELD = HasPermission(p.VIEW_SHIELDED_RECORDS) & Where(in_own_area)
 MAY_BREAK_GLASS = HasPermission(p.BREAK_GLASS)
+RESPONSIBLE_TEAM = Where(responsible_for_child)
 
 
 @dataclass(frozen=True)
@@ -638,16 +639,51 @@ def _district(postcode: str) -> str:
     return postcode.split()[0] if " " in postcode.strip() else ""
 
 
+def responsible_team_required(
+    actor: Actor,
+    child: Child,
+    *,
+    permission: str,
+    event_type: EventType,
+    doing: str,
+    details: dict | None = None,
+) -> None:
+    """Refuse, and audit the refusal, unless the actor's role grants `permission` and its
+    authority is the one responsible for the child (policies.responsible_for_child). Acts on the
+    whole record (subject access, corrections, consent, a death) are that team's alone."""
+    refusal = ""
+    if not actor.can(permission):
+        refusal = f"The {actor.role} role cannot {doing}."
+    elif not RESPONSIBLE_TEAM.allows(actor, child):
+        refusal = f"Only the team of the local authority responsible for this child can {doing}."
+    if refusal:
+        audit_record(
+            event_type=event_type,
+            outcome=Outcome.DENIED,
+            actor=actor,
+            child_ids=[child.contactpoint_id],
+            details={**(details or {}), "refused": refusal},
+        )
+        raise PermissionDenied(refusal)
+
+
 def subject_access_for(actor: Actor, child: Child, *, reason: str, output: str) -> dict:
-    """Everything held about the child, for a management team answering a subject access request.
+    """Everything held about the child, for the team of the authority responsible for the child
+    answering a subject access request.
 
     Audited as an export in the same transaction; a refusal is audited too.
     """
     from contactpoint.subject_access.collect import child_everything
 
+    responsible_team_required(
+        actor,
+        child,
+        permission=p.EXPORT_SUBJECT_ACCESS,
+        event_type=EventType.EXPORT,
+        doing="answer subject access requests for it",
+        details={"subject_access": output},
+    )
     try:
-        if not actor.can(p.EXPORT_SUBJECT_ACCESS):
-            raise PermissionDenied(f"The {actor.role} role cannot answer subject access requests.")
         if not reason or not reason.strip():
             raise ValidationError("Say which request this export answers.")
         with transaction.atomic():
@@ -660,7 +696,7 @@ def subject_access_for(actor: Actor, child: Child, *, reason: str, output: str) 
                 details={"subject_access": output},
             )
             return everything
-    except (PermissionDenied, ValidationError) as refusal:
+    except ValidationError as refusal:
         audit_record(
             event_type=EventType.EXPORT,
             outcome=Outcome.DENIED,

@@ -1,10 +1,11 @@
 """Rectification: recording a correction someone asked for, and the notice owed to its source."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
+from contactpoint.access.door import responsible_team_required
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
 from contactpoint.records.models import Child, Source
@@ -27,11 +28,18 @@ def rectification_record(
 ) -> Rectification:
     """Record that `requested_by` says one source's value is wrong, and owe the source a notice.
 
-    Raises ValidationError, saying what to fix, when the correction names no live value of a
-    statutory item, repeats the current value, or does not say who asked; nothing is written then.
+    Only the team of the authority responsible for the child records one (PermissionDenied,
+    audited, otherwise). Raises ValidationError, saying what to fix, when the correction names no
+    live value of a statutory item, repeats the current value, or does not say who asked; nothing
+    is written then.
     """
-    if not actor.can(p.EXPORT_SUBJECT_ACCESS):
-        raise PermissionDenied(f"The {actor.role} role cannot record corrections.")
+    responsible_team_required(
+        actor,
+        child,
+        permission=p.EXPORT_SUBJECT_ACCESS,
+        event_type=EventType.CHANGE,
+        doing="record corrections for it",
+    )
     if not requested_by.strip():
         raise ValidationError("Say who asked for the correction.")
     try:

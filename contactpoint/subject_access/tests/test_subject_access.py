@@ -12,7 +12,9 @@ from contactpoint.access.tests.factories import actor_for, make_user, sign_in_ve
 from contactpoint.audit.models import AuditEvent, EventType, Outcome
 from contactpoint.linkage.services import link_run
 from contactpoint.linkage.tests.helpers import load, person
+from contactpoint.notifications.models import PostcodeDistrict
 from contactpoint.records.models import Organisation, OrganisationKind
+from contactpoint.records.tests.factories import InvolvementFactory
 from contactpoint.retention.tests.helpers import BORN, child, index
 from contactpoint.subject_access.models import Rectification, SourceNotification
 from contactpoint.subject_access.services import rectification_record
@@ -30,9 +32,16 @@ def la(tmp_path):
         [person("G1", given_name="Ivy", family_name="Quennel-Hart", date_of_birth=BORN.isoformat())],
     )
     link_run()
-    return Organisation.objects.get_or_create(
+    leeds = Organisation.objects.get_or_create(
         kind=OrganisationKind.LOCAL_AUTHORITY, code="383", defaults={"name": "Leeds"}
     )[0]
+    PostcodeDistrict.objects.create(district="LS6", local_authority=leeds)  # the children live in Leeds
+    return leeds
+
+
+@pytest.fixture
+def manchester():
+    return Organisation.objects.create(kind=OrganisationKind.LOCAL_AUTHORITY, code="352", name="Manchester")
 
 
 def test_everything_held_with_sources_dates_superseded_values_and_access_history(la):
@@ -60,6 +69,39 @@ def test_only_management_teams_export_and_a_refusal_is_audited(la):
     assert AuditEvent.objects.filter(event_type=EventType.EXPORT).get().outcome == Outcome.DENIED
     with pytest.raises(ValidationError, match="which request"):
         subject_access_for(actor_for("la_management", la), child("G1"), reason=" ", output="html")
+
+
+def test_only_the_team_of_the_authority_responsible_for_the_child_exports(la, manchester):
+    # Known to Manchester (a service there), but living in Leeds: Leeds answers for the child.
+    InvolvementFactory(child=child("G1"), organisation=manchester)
+    with pytest.raises(PermissionDenied, match="responsible for this child"):
+        subject_access_for(actor_for("la_management", manchester), child("G1"), reason="SAR 9", output="json")
+    refusal = AuditEvent.objects.filter(event_type=EventType.EXPORT).get()
+    assert (refusal.outcome, refusal.child_ids) == (Outcome.DENIED, [child("G1").contactpoint_id])
+    assert "responsible for this child" in refusal.details["refused"]
+    assert subject_access_for(actor_for("la_management", la), child("G1"), reason="SAR 9", output="json")
+
+
+def test_without_an_area_by_address_the_authorities_the_child_is_known_to_answer(la, manchester):
+    PostcodeDistrict.objects.all().delete()  # the postcode maps to no authority
+    team = actor_for("la_management", manchester)
+    with pytest.raises(PermissionDenied):
+        subject_access_for(team, child("G1"), reason="SAR 10", output="json")
+    InvolvementFactory(child=child("G1"), organisation=manchester)
+    assert subject_access_for(team, child("G1"), reason="SAR 10", output="json")["contactpoint_id"]
+
+
+def test_another_authoritys_team_gets_a_refusal_on_the_page_too(la, manchester, client):
+    profile = make_user("sar-manchester", role="la_management", organisation="352")
+    sign_in_verified(client, profile.user)
+    url = reverse("subject_access:export", args=[child("G1").contactpoint_id])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"reference": "SAR 2026/7", "output": "json"}).status_code == 403
+    refused = AuditEvent.objects.filter(event_type=EventType.EXPORT, outcome=Outcome.DENIED)
+    assert (
+        refused.count() == 2
+        and not AuditEvent.objects.filter(event_type=EventType.EXPORT, outcome=Outcome.SUCCESS).exists()
+    )
 
 
 def test_the_page_and_the_json_download(la, client):
