@@ -14,6 +14,7 @@ READ_FEED_REPORTS_AREA = "read_feed_reports_area"  # load reports and quarantine
 VIEW_ARCHIVE_FIRST_YEAR = "view_archive_first_year"
 VIEW_ARCHIVE_FOR_REVIEW = "view_archive_for_review"  # s47 enquiry, serious case or child death review
 EXPORT_SUBJECT_ACCESS = "export_subject_access"  # subject access requests and rectification
+RECORD_RETENTION = "record_retention"  # consent to stay live to 25, a child's death
 READ_AUDIT_AREA = "read_audit_area"
 READ_AUDIT_ALL = "read_audit_all"
 RESPOND_TO_MISUSE = "respond_to_misuse"  # suspend, tell the manager, record the outcome

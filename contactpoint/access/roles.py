@@ -39,6 +39,7 @@ ROLES: tuple[RoleDefinition, ...] = (
                 p.RESPOND_TO_MISUSE,
                 p.VIEW_ARCHIVE_FOR_REVIEW,
                 p.EXPORT_SUBJECT_ACCESS,
+                p.RECORD_RETENTION,
             }
         ),
     ),

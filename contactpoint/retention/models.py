@@ -43,7 +43,16 @@ class ChildRetention(models.Model):
     consent_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    consent_evidence = models.CharField(
+        max_length=200, blank=True, help_text="How the young person gave consent, for the audit review."
+    )
     died_on = models.DateField(null=True, blank=True)
+    died_source = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Who told the team of the death (a registrar, a GP, the police).",
+    )
+    died_recorded_at = models.DateTimeField(null=True, blank=True)
     died_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

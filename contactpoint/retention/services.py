@@ -14,7 +14,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
+from contactpoint.access.door import responsible_team_required
 from contactpoint.audit.criteria import criteria_keys_expire
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
@@ -273,13 +275,24 @@ def _deleted(queryset) -> Counter[str]:
     return Counter({label: n for label, n in per_model.items() if n})
 
 
-def retention_consent_record(*, actor: Actor, child: Child, consent: str) -> ChildRetention:
-    """Recorded consent keeps a young person live to 25 (care leavers, SEN)."""
+def retention_consent_record(
+    *, actor: Actor, child: Child, consent: str, evidence: str = ""
+) -> ChildRetention:
+    """Recorded consent keeps a young person live to 25 (care leavers, SEN). Only the team of the
+    authority responsible for the child records it; a refusal is audited."""
+    responsible_team_required(
+        actor,
+        child,
+        permission=p.RECORD_RETENTION,
+        event_type=EventType.CHANGE,
+        doing="record consent for it",
+    )
     if consent not in RetentionConsent.values:
         raise ValueError(f"{consent!r} is not a retention consent: use one of {', '.join(policy.CONSENTS)}.")
     with transaction.atomic():
         state, _ = ChildRetention.objects.get_or_create(child=child)
         state.consent = consent
+        state.consent_evidence = " ".join(evidence.split())[:200]
         state.consent_recorded_at = timezone.now()
         state.consent_recorded_by_id = actor.user_id
         state.save()
@@ -293,13 +306,26 @@ def retention_consent_record(*, actor: Actor, child: Child, consent: str) -> Chi
     return state
 
 
-def child_death_record(*, actor: Actor, child: Child, died_on: datetime.date) -> ChildRetention:
-    """The record stays live one year after a child's death (for the child death review), then archives."""
+def child_death_record(*, actor: Actor, child: Child, died_on: datetime.date, source: str) -> ChildRetention:
+    """The record stays live one year after a child's death (for the child death review), then
+    archives. Who told the team is kept with the date. Only the team of the authority responsible
+    for the child records it; a refusal is audited."""
+    responsible_team_required(
+        actor,
+        child,
+        permission=p.RECORD_RETENTION,
+        event_type=EventType.CHANGE,
+        doing="record a death for it",
+    )
     if died_on > timezone.localdate():
         raise ValueError("A date of death cannot be in the future.")
+    if not source.strip():
+        raise ValueError("Say who told you of the death.")
     with transaction.atomic():
         state, _ = ChildRetention.objects.get_or_create(child=child)
         state.died_on = died_on
+        state.died_source = " ".join(source.split())[:200]
+        state.died_recorded_at = timezone.now()
         state.died_recorded_by_id = actor.user_id
         state.save()
         audit_record(

@@ -53,6 +53,10 @@ NO_CHILD_DATA_METHODS = {
     ("contactpoint.web.linkage_views.review_item", "post"),
     ("contactpoint.subject_access.views.subject_access", "get"),  # the request form: an ID only
     ("contactpoint.web.feed_views.quarantine", "post"),  # GET only: a POST is refused with 405
+    # The team's record-keeping questions: the ContactPoint ID only (refusals are audited).
+    ("contactpoint.web.retention_views.retention_consent", "get"),
+    ("contactpoint.web.retention_views.child_death", "get"),
+    ("contactpoint.web.retention_views.correction", "get"),
 }
 
 # Commands that return no child's data, each with why. A new command fails the test until it is
@@ -211,6 +215,37 @@ RECIPES: dict[tuple[str, str], Callable[[Any], Request]] = {
         EventType.EXPORT,
         _child(w),
         {"reference": "SAR 2026/7, from the child's mother", "output": "json"},
+    ),
+    ("contactpoint.web.retention_views.retention_consent", "post"): lambda w: _answer(
+        web(w.team),
+        "post",
+        f"/children/{_child(w)}/retention-consent/",
+        EventType.CHANGE,
+        _child(w),
+        {"consent": "special_educational_needs", "evidence": "Signed form"},
+    ),
+    ("contactpoint.web.retention_views.child_death", "post"): lambda w: _answer(
+        web(w.team),
+        "post",
+        f"/children/{_child(w)}/death/",
+        EventType.CHANGE,
+        _child(w),
+        {"died_day": "1", "died_month": "11", "died_year": "2026", "source": "The registrar"},
+    ),
+    ("contactpoint.web.retention_views.correction", "post"): lambda w: _answer(
+        web(w.team),
+        "post",
+        f"/children/{_child(w)}/correction/",
+        EventType.CHANGE,
+        _child(w),
+        {
+            "item": "ChildName",
+            "field": "family_name",
+            "source": "gp_registration",
+            "source_record_id": "G1",
+            "corrected_value": "Khan-Ali",
+            "requested_by": "The child's mother",
+        },
     ),
     ("contactpoint.api.subscriptions.EmergencyLookupsApi", "get"): lambda w: _emergency_lookups(w),
     ("contactpoint.web.linkage_views.review_item", "get"): lambda w: _answer(
@@ -389,8 +424,11 @@ def _data_of(world) -> list[str]:
 
 
 def _state() -> list[list[tuple]]:
-    """What a change could alter: involvements (with their flags and dates), addresses, practitioners."""
+    """What a change could alter: involvements (with their flags and dates), addresses, practitioners,
+    retention facts (consent, a death) and corrections with their notices."""
     from contactpoint.records.models import ChildAddress, Involvement, Practitioner
+    from contactpoint.retention.models import ChildRetention
+    from contactpoint.subject_access.models import Rectification, SourceNotification
 
     return [
         sorted(
@@ -400,6 +438,9 @@ def _state() -> list[list[tuple]]:
         ),
         sorted(ChildAddress.objects.values_list("pk", "is_chosen", "superseded_at")),
         sorted(Practitioner.objects.values_list("pk")),
+        sorted(ChildRetention.objects.values_list("pk", "consent", "died_on")),
+        sorted(Rectification.objects.values_list("pk")),
+        sorted(SourceNotification.objects.values_list("pk")),
     ]
 
 

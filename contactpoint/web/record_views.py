@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
 from contactpoint.access.door import ContactView, child_record_for
+from contactpoint.access.policies import responsible_for_child
 from contactpoint.access.reauth import recent_second_factor_required
 from contactpoint.records.selectors import child_by_contactpoint_id, own_involvement
 
@@ -55,6 +56,7 @@ def _record_page(
         "team": _team_contact(actor),
         "may_record": actor.can(p.RECORD_INVOLVEMENT) and not record.restricted,
         "own": own_involvement(actor=actor, child=child) if actor.can(p.RECORD_INVOLVEMENT) else None,
+        "record_keeping": actor.can(p.RECORD_RETENTION) and responsible_for_child(actor, child),
     }
     return render(request, "web/child_record.html", context)
 

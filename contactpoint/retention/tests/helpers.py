@@ -3,9 +3,12 @@
 import datetime
 from pathlib import Path
 
+from contactpoint.access.actors import Actor
+from contactpoint.access.tests.factories import actor_for
 from contactpoint.linkage.services import link_run
 from contactpoint.linkage.tests.helpers import child_of, load, person
-from contactpoint.records.models import Child
+from contactpoint.notifications.models import PostcodeDistrict
+from contactpoint.records.models import Child, Organisation, OrganisationKind
 
 BORN = datetime.date(2010, 5, 1)
 EIGHTEENTH = datetime.date(2028, 5, 1)
@@ -44,3 +47,12 @@ def child(srid: str) -> Child:
     found = child_of("la_childrens_services", srid)
     assert found is not None
     return found
+
+
+def leeds_team() -> Actor:
+    """The ContactPoint team of Leeds, where Ivy and Rosa live (LS6): the authority responsible for them."""
+    leeds, _ = Organisation.objects.get_or_create(
+        kind=OrganisationKind.LOCAL_AUTHORITY, code="383", defaults={"name": "Leeds"}
+    )
+    PostcodeDistrict.objects.get_or_create(district="LS6", defaults={"local_authority": leeds})
+    return actor_for("la_management", leeds)

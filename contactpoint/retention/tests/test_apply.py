@@ -7,17 +7,16 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from contactpoint.access.tests.factories import actor_for
 from contactpoint.audit.models import AuditEvent
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.linkage.models import CandidateKey, RecordLink
-from contactpoint.records.models import Child, ChildBirthDate, ChildName, Organisation, OrganisationKind
+from contactpoint.records.models import Child, ChildBirthDate, ChildName
 from contactpoint.retention.crypto import KeyDestroyed, data_key, data_key_ensure
 from contactpoint.retention.models import ChildRetention, Destruction, RetentionState
 from contactpoint.retention.services import child_death_record, retention_apply, retention_consent_record
 from contactpoint.retention.tasks import apply_retention_task
 
-from .helpers import EIGHTEENTH, child, index
+from .helpers import EIGHTEENTH, child, index, leeds_team
 
 pytestmark = pytest.mark.django_db
 DAY = datetime.timedelta(days=1)
@@ -67,8 +66,7 @@ def test_consent_keeps_a_care_leaver_live_to_25(world):
 
 
 def test_consent_recorded_in_the_index_counts_and_nonsense_is_refused(world):
-    la = Organisation.objects.create(kind=OrganisationKind.LOCAL_AUTHORITY, code="352", name="Leeds")
-    actor = actor_for("la_management", la)
+    actor = leeds_team()
     with pytest.raises(ValueError, match="not a retention consent"):
         retention_consent_record(actor=actor, child=child("G1"), consent="because")
     assert state("G1") is None  # nothing half-written
@@ -77,9 +75,8 @@ def test_consent_recorded_in_the_index_counts_and_nonsense_is_refused(world):
 
 
 def test_after_a_death_live_one_year_then_archived(world):
-    la = Organisation.objects.create(kind=OrganisationKind.LOCAL_AUTHORITY, code="352", name="Leeds")
     rosa = child("G3")
-    child_death_record(actor=actor_for("la_management", la), child=rosa, died_on=datetime.date(2026, 1, 10))
+    child_death_record(actor=leeds_team(), child=rosa, died_on=datetime.date(2026, 1, 10), source="Registrar")
     assert retention_apply(today=datetime.date(2027, 1, 9)).decisions == []
     [decision] = retention_apply(today=datetime.date(2027, 1, 10)).decisions
     assert (decision.child_id, decision.basis) == (rosa.pk, "after_death")
