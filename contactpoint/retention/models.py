@@ -109,6 +109,8 @@ class Tombstone(models.Model):
     """
 
     kind = models.CharField(max_length=16, choices=TombstoneKind.choices)
-    digest = models.CharField(max_length=64, unique=True)
+    # Raw bytes, not hex: a hex digest reads as text, and a name such as "Cade" or "Abbe" would
+    # turn up in it often enough to spoil decommissioning's search for identifying values.
+    digest = models.BinaryField(max_length=32, unique=True)
     key_id = models.CharField(max_length=16, help_text="The tombstone key that made the digest.")
     destroyed_on = models.DateField()

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from functools import cache
 
 from django.core.signals import setting_changed
-from django.db.models import Q
 from django.dispatch import receiver
 
 from contactpoint.audit.keys import configured_keys, key_id_of
@@ -43,16 +42,16 @@ def _forget_keys(*, setting, **kwargs):
         _keys.cache_clear()
 
 
-def _digest(key: bytes, kind: str, *parts: str) -> str:
-    return hmac.digest(key, SEPARATOR.join((kind, *parts)).encode(), hashlib.sha256).hex()
+def _digest(key: bytes, kind: str, *parts: str) -> bytes:
+    return hmac.digest(key, SEPARATOR.join((kind, *parts)).encode(), hashlib.sha256)
 
 
-def source_record_digests(source_code: str, source_record_id: str) -> list[str]:
+def source_record_digests(source_code: str, source_record_id: str) -> list[bytes]:
     """The digests a tombstone of this source record may have, one per key (newest first)."""
     return [_digest(k, TombstoneKind.SOURCE_RECORD, source_code, source_record_id) for k in _keys().values()]
 
 
-def nhs_number_digests(nhs_number: str) -> list[str]:
+def nhs_number_digests(nhs_number: str) -> list[bytes]:
     return [_digest(k, TombstoneKind.NHS_NUMBER, nhs_number) for k in _keys().values()]
 
 
@@ -61,7 +60,7 @@ def tombstones_write(*, child_pks: Iterable[int], on: datetime.date) -> int:
     them, in the destruction's transaction). Returns how many were written."""
     pks = list(child_pks)
     key_id, key = next(iter(_keys().items()))
-    digests: dict[str, str] = {}
+    digests: dict[bytes, str] = {}
     records = SourceRecord.objects.filter(child_id__in=pks).values_list("source__code", "source_record_id")
     for code, srid in records.iterator(chunk_size=5000):
         digests[_digest(key, TombstoneKind.SOURCE_RECORD, code, srid)] = TombstoneKind.SOURCE_RECORD
@@ -89,7 +88,7 @@ def tombstones_exist() -> bool:
 def destroyed_on(*, source_code: str, rows: Iterable[tuple[str, str]]) -> dict[str, datetime.date]:
     """Of these rows (source record id, NHS number) from one source, those describing a destroyed
     child, each with the date it was destroyed (one query)."""
-    wanted: dict[str, list[str]] = {}
+    wanted: dict[bytes, list[str]] = {}
     for srid, nhs_number in rows:
         for d in source_record_digests(source_code, srid):
             wanted.setdefault(d, []).append(srid)
@@ -99,9 +98,7 @@ def destroyed_on(*, source_code: str, rows: Iterable[tuple[str, str]]) -> dict[s
     found: dict[str, datetime.date] = {}
     if not wanted:
         return found
-    for digest, on in Tombstone.objects.filter(Q(digest__in=list(wanted))).values_list(
-        "digest", "destroyed_on"
-    ):
-        for srid in wanted[digest]:
+    for digest, on in Tombstone.objects.filter(digest__in=list(wanted)).values_list("digest", "destroyed_on"):
+        for srid in wanted[bytes(digest)]:  # PostgreSQL gives a memoryview
             found[srid] = min(on, found.get(srid, on))
     return found

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('source_record', "A source's record of the child"), ('nhs_number', "The child's NHS number")], max_length=16)),
-                ('digest', models.CharField(max_length=64, unique=True)),
+                ('digest', models.BinaryField(max_length=32, unique=True)),
                 ('key_id', models.CharField(help_text='The tombstone key that made the digest.', max_length=16)),
                 ('destroyed_on', models.DateField()),
             ],
