@@ -405,9 +405,14 @@ class _Batch:
 
     def write(self) -> None:
         self.counts["rows_read"] += len(self.outcomes)
-        loadable = self._refuse_destroyed([o for o in self.outcomes if not o.quarantine])
-        self._quarantine([o for o in self.outcomes if o.quarantine])
+        loadable = [o for o in self.outcomes if not o.quarantine]
         new, changed, withdrawn = self._classify(loadable)
+        refused = self._refuse_destroyed([*new, *(o for _, o in changed)])
+        if refused:
+            new = [o for o in new if o.row_number not in refused]
+            changed = [(pk, o) for pk, o in changed if o.row_number not in refused]
+            loadable = [o for o in loadable if o.row_number not in refused]
+        self._quarantine([o for o in self.outcomes if o.quarantine])
         self._insert(new)
         self._snapshot([pk for pk, _ in changed] + withdrawn)
         self._update(changed)
@@ -418,29 +423,29 @@ class _Batch:
         self.counts["updated"] += len(changed)
         self.counts["withdrawn"] += len(withdrawn)
 
-    def _refuse_destroyed(self, loadable: list[Prepared]) -> list[Prepared]:
-        """Rows describing a destroyed child (its source record, or its NHS number) are quarantined,
-        not loaded, so that destruction stays final. Their cells are not kept: the index must
-        not hold the child's details again, only the fact that the source still sends them."""
-        if not self.job.tombstones or not loadable:
-            return loadable
+    def _refuse_destroyed(self, writes: list[Prepared]) -> set[int]:
+        """Of the rows about to be written (new or changed records: an unchanged one cannot belong
+        to a destroyed child, whose records are gone), those describing a destroyed child by its
+        source record or its NHS number are quarantined instead, so that destruction stays final.
+        Their cells are not kept: the index must not hold the child's details again, only the
+        fact that the source still sends them. Returns their row numbers."""
+        if not self.job.tombstones or not writes:
+            return set()
         source_code = Source.objects.values_list("code", flat=True).get(pk=self.job.source_id)
         destroyed = destroyed_on(
-            source_code=source_code,
-            rows=[(o.source_record_id, o.stored[NHS_NUMBER]) for o in loadable if not o.withdrawn],
+            source_code=source_code, rows=[(o.source_record_id, o.stored[NHS_NUMBER]) for o in writes]
         )
-        if not destroyed:
-            return loadable
         refused = {
             o.row_number: o._replace(
                 stored=[], kept={}, warnings=[], quarantine=[destroyed_reason(destroyed[o.source_record_id])]
             )
-            for o in loadable
-            if o.source_record_id in destroyed and not o.withdrawn
+            for o in writes
+            if o.source_record_id in destroyed
         }
         self.counts["destroyed"] += len(refused)
-        self.outcomes = [refused.get(o.row_number, o) for o in self.outcomes]
-        return [o for o in loadable if o.row_number not in refused]
+        if refused:
+            self.outcomes = [refused.get(o.row_number, o) for o in self.outcomes]
+        return set(refused)
 
     def _classify(
         self, loadable: list[Prepared]

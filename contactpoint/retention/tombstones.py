@@ -12,7 +12,6 @@ of the keyring is tried when matching, so a key can be added without losing olde
 """
 
 import datetime
-import hashlib
 import hmac
 from collections.abc import Iterable
 from functools import cache
@@ -43,7 +42,7 @@ def _forget_keys(*, setting, **kwargs):
 
 
 def _digest(key: bytes, kind: str, *parts: str) -> bytes:
-    return hmac.digest(key, SEPARATOR.join((kind, *parts)).encode(), hashlib.sha256)
+    return hmac.digest(key, SEPARATOR.join((kind, *parts)).encode(), "sha256")
 
 
 def source_record_digests(source_code: str, source_record_id: str) -> list[bytes]:
@@ -89,12 +88,12 @@ def destroyed_on(*, source_code: str, rows: Iterable[tuple[str, str]]) -> dict[s
     """Of these rows (source record id, NHS number) from one source, those describing a destroyed
     child, each with the date it was destroyed (one query)."""
     wanted: dict[bytes, list[str]] = {}
+    keys = list(_keys().values())
     for srid, nhs_number in rows:
-        for d in source_record_digests(source_code, srid):
-            wanted.setdefault(d, []).append(srid)
-        if nhs_number:
-            for d in nhs_number_digests(nhs_number):
-                wanted.setdefault(d, []).append(srid)
+        for key in keys:
+            wanted.setdefault(_digest(key, TombstoneKind.SOURCE_RECORD, source_code, srid), []).append(srid)
+            if nhs_number:
+                wanted.setdefault(_digest(key, TombstoneKind.NHS_NUMBER, nhs_number), []).append(srid)
     found: dict[str, datetime.date] = {}
     if not wanted:
         return found
