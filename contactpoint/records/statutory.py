@@ -126,7 +126,10 @@ STATUTORY_FIELDS: Mapping[str, frozenset[str]] = {
             "consent",
             "consent_recorded_at",
             "consent_recorded_by",
+            "consent_evidence",  # how the young person consented, for the audit review
             "died_on",
+            "died_source",  # who told the team of the death
+            "died_recorded_at",
             "died_recorded_by",
         }
     ),

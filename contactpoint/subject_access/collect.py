@@ -129,7 +129,9 @@ def child_everything(child: Child) -> dict[str, Any]:
             "state": retention.state if retention else "live",
             "archived_on": _plain(retention.archived_on) if retention else None,
             "consent": retention.consent if retention else "",
+            "consent_evidence": retention.consent_evidence if retention else "",
             "died_on": _plain(retention.died_on) if retention else None,
+            "died_source": retention.died_source if retention else "",
         },
         "rectifications": [
             {

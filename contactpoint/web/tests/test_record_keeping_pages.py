@@ -55,6 +55,11 @@ def test_the_team_records_consent_and_it_is_audited(client, world):
     assert state.consent_recorded_by_id == world.team.pk
     event = changes().get()
     assert (event.child_ids, event.details["retention"]) == ([world.child.contactpoint_id], "consent")
+    export = client.post(
+        reverse("subject_access:export", args=[world.child.contactpoint_id]),
+        {"reference": "SAR", "output": "json"},
+    ).json()
+    assert export["retention"]["consent_evidence"] == "Signed form, 3 November 2026"  # everything held
 
 
 def test_the_team_records_a_death_with_its_source(client, world):
