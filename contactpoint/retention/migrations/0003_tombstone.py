@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('retention', '0001_initial'),
+        ('retention', '0002_archive_left_scope'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('retention', '0002_tombstone'),
+        ('retention', '0003_tombstone'),
     ]
 
     operations = [
