@@ -9,8 +9,13 @@ DATABASES = {"default": database_from_env(DATA_DIR / "unused.sqlite3")}  # noqa:
 env_str("DATABASE_URL")  # required in production: the embedded SQLite file is for demos only
 # Rate limits must count across every process and machine: a per-process cache would multiply them.
 CACHES = {"default": cache_from_url(env_str("CACHE_URL", "db://contactpoint_cache"))}
+# Keys kept outside the database, each given itself or as a file: required (raises, naming it).
 if not (CONTACTPOINT_AUDIT_KEY or CONTACTPOINT_AUDIT_KEY_FILE):  # noqa: F405
-    env_str("CONTACTPOINT_AUDIT_KEY")  # required: raises, naming the variable
+    env_str("CONTACTPOINT_AUDIT_KEY")
+if not (CONTACTPOINT_DATA_KEK or CONTACTPOINT_DATA_KEK_FILE):  # noqa: F405
+    env_str("CONTACTPOINT_DATA_KEK")  # without it destroyed children's keys could not be shredded
+if not (CONTACTPOINT_TOMBSTONE_KEY or CONTACTPOINT_TOMBSTONE_KEY_FILE):  # noqa: F405
+    env_str("CONTACTPOINT_TOMBSTONE_KEY")  # without it a feed could bring a destroyed child back
 
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)

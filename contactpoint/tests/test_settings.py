@@ -15,6 +15,10 @@ def run_settings(module: str, env: dict[str, str], code: str = IMPORT) -> subpro
         "DATABASE_URL",
         "CONTACTPOINT_AUDIT_KEY",
         "CONTACTPOINT_AUDIT_KEY_FILE",
+        "CONTACTPOINT_DATA_KEK",
+        "CONTACTPOINT_DATA_KEK_FILE",
+        "CONTACTPOINT_TOMBSTONE_KEY",
+        "CONTACTPOINT_TOMBSTONE_KEY_FILE",
         "CACHE_URL",
     )
     clean = {k: v for k, v in os.environ.items() if k not in ours}
@@ -27,29 +31,25 @@ def run_settings(module: str, env: dict[str, str], code: str = IMPORT) -> subpro
     )
 
 
-@pytest.mark.parametrize(
-    ("env", "missing"),
-    [
-        ({"DATABASE_URL": "postgres://u@h/db", "CONTACTPOINT_AUDIT_KEY": "ab" * 32}, "DJANGO_SECRET_KEY"),
-        ({"DJANGO_SECRET_KEY": "x" * 50, "CONTACTPOINT_AUDIT_KEY": "ab" * 32}, "DATABASE_URL"),
-        ({"DJANGO_SECRET_KEY": "x" * 50, "DATABASE_URL": "postgres://u@h/db"}, "CONTACTPOINT_AUDIT_KEY"),
-    ],
-)
-def test_production_requires_its_secrets(env, missing):
+SECRETS = {
+    "DJANGO_SECRET_KEY": "k" * 50,
+    "DATABASE_URL": "postgres://u@127.0.0.1/db",
+    "CONTACTPOINT_AUDIT_KEY": "ab" * 32,
+    "CONTACTPOINT_DATA_KEK": "cd" * 32,
+    "CONTACTPOINT_TOMBSTONE_KEY": "ef" * 32,
+}
+
+
+@pytest.mark.parametrize("missing", sorted(SECRETS))
+def test_production_requires_its_secrets(missing):
+    env = {name: value for name, value in SECRETS.items() if name != missing}
     result = run_settings("contactpoint.settings.production", env)
     assert result.returncode != 0
     assert f"The environment variable {missing} must be set" in result.stderr
 
 
 def test_production_starts_with_its_secrets():
-    result = run_settings(
-        "contactpoint.settings.production",
-        {
-            "DJANGO_SECRET_KEY": "k" * 50,
-            "DATABASE_URL": "postgres://u@127.0.0.1/db",
-            "CONTACTPOINT_AUDIT_KEY": "ab" * 32,
-        },
-    )
+    result = run_settings("contactpoint.settings.production", SECRETS)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "kkkk"
 
@@ -83,11 +83,7 @@ def test_sample_env_documents_every_variable_the_settings_read():
     assert read - documented == set()
 
 
-PRODUCTION = {
-    "DJANGO_SECRET_KEY": "x" * 50,
-    "DATABASE_URL": "postgres://u@h/db",
-    "CONTACTPOINT_AUDIT_KEY": "ab" * 32,
-}
+PRODUCTION = SECRETS
 SHOW_CACHE = (
     "import django; from django.conf import settings; django.setup(); "
     "c = settings.CACHES['default']; print(c['BACKEND'], c['LOCATION'])"
