@@ -56,6 +56,28 @@ def built(name: str) -> bool:
     return found.returncode == 0 and found.stdout.strip() not in ("", "0")
 
 
+def build_direct(name: str, children: int, seed: int, *, rebuild: bool) -> Path:
+    """The index written as if linked (bench/search_direct.py): minutes at 1M instead of hours."""
+    import linkage_quality as lq
+    import search_direct
+
+    directory = Path(tempfile.gettempdir()) / f"contactpoint-bench-searchdirect-{children}-{seed}"
+    if rebuild or not built(name) or not (directory / "linked.csv").exists():
+        lq.setup_django(lq.fresh_database(name))
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        counts = search_direct.build(directory, children, seed)
+        print(f"built {name} directly: {counts}", flush=True)
+    else:
+        lq.setup_django(database_url(name))
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        print(f"reusing {name}", flush=True)
+    return directory
+
+
 def build(name: str, children: int, seed: int, *, rebuild: bool) -> Path:
     """The population's feed files, and the database loaded and linked from them (reused if kept)."""
     import linkage_quality as lq
@@ -129,24 +151,14 @@ def practitioners(count: int) -> list[str]:
 
 def queries(directory: Path, count: int, seed: int) -> list[tuple[str, set[str]]]:
     """(query string, the ContactPoint IDs holding that person's records) for sampled children."""
-    import linkage_quality as lq
     from search_quality import noisy_query
 
-    from contactpoint.feeds.models import SourceRecord
-
-    person, _ = lq.truth(directory)
     with (directory / "children.csv").open(newline="") as handle:
         people = list(csv.DictReader(handle))
     rng = random.Random(seed)  # noqa: S311 (a benchmark sample)
     chosen = rng.sample(people, min(count, len(people)))
     wanted = {p["person_id"] for p in chosen}
-    children_of: dict[str, set[str]] = {}
-    records = SourceRecord.objects.filter(child__isnull=False).values_list(
-        "source__code", "source_record_id", "child__contactpoint_id"
-    )
-    for source, srid, child in records.iterator(chunk_size=20000):
-        if (who := person.get((source, srid))) in wanted:
-            children_of.setdefault(who, set()).add(child)
+    children_of = _children_of(directory, wanted)
     out = []
     for row in chosen:
         if row["person_id"] not in children_of:
@@ -154,6 +166,27 @@ def queries(directory: Path, count: int, seed: int) -> list[tuple[str, set[str]]
         query = {k: str(v) for k, v in noisy_query(rng, row).items() if v}
         out.append((urllib.parse.urlencode({**query, "limit": 5}), children_of[row["person_id"]]))
     return out
+
+
+def _children_of(directory: Path, wanted: set[str]) -> dict[str, set[str]]:
+    """The ContactPoint IDs of each wanted person: as the linker left them, or as written directly."""
+    import linkage_quality as lq
+
+    from contactpoint.feeds.models import SourceRecord
+
+    if (directory / "linked.csv").exists():
+        import search_direct
+
+        return {who: {child} for who, child in search_direct.linked(directory).items() if who in wanted}
+    person, _ = lq.truth(directory)
+    children_of: dict[str, set[str]] = {}
+    records = SourceRecord.objects.filter(child__isnull=False).values_list(
+        "source__code", "source_record_id", "child__contactpoint_id"
+    )
+    for source, srid, child in records.iterator(chunk_size=20000):
+        if (who := person.get((source, srid))) in wanted:
+            children_of.setdefault(who, set()).add(child)
+    return children_of
 
 
 def serve(name: str, workers: int, threads: int) -> subprocess.Popen:
@@ -378,12 +411,18 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,8,16", help="concurrent client counts")
     parser.add_argument("--seconds", type=float, default=20.0, help="per concurrent case")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="write the index as if linked (bench/search_direct.py) instead of loading and linking",
+    )
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--profile", type=int, default=0, help="profile N searches in-process and stop")
     parser.add_argument("--explain", type=int, default=0, help="query plans of N searches' candidates")
     args = parser.parse_args()
-    name = f"cp_searchbench_{args.children}"
-    directory = build(name, args.children, args.seed, rebuild=args.rebuild)
+    name = f"cp_searchbench_{'direct_' if args.direct else ''}{args.children}"
+    building = build_direct if args.direct else build
+    directory = building(name, args.children, args.seed, rebuild=args.rebuild)
     if args.build_only:
         return
 
@@ -420,9 +459,11 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    result["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     print(json.dumps(result, indent=1))
     print(
         f"Reproduce: .venv/bin/python bench/search_http.py --children {args.children} --seed {args.seed}"
+        f"{' --direct' if args.direct else ''}"
         f" --workers {args.workers} --threads {args.threads} --clients {args.clients}"
         f" --seconds {args.seconds:g}"
     )
@@ -432,4 +473,5 @@ if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactpoint.settings.local")
     os.environ.setdefault("DJANGO_DEBUG", "0")  # no query log in this process either
     os.environ.setdefault("CONTACTPOINT_API_RATE", "100000/min")
+    os.environ.setdefault("CACHE_URL", "db://contactpoint_cache")  # production's: migrate creates it
     main()

@@ -1,0 +1,392 @@
+"""A search benchmark's index written directly, as if the feed loader and the linker had built it.
+
+Building 1M children through the loader and `contactpoint link` takes hours on two shared cores,
+and what a search reads does not depend on how the rows got there. This writes the same tables a
+link run leaves for the search to read, with COPY, straight from the synthetic generator:
+
+- one `Child` per synthetic person (so every link is taken to be right: the linker's own errors
+  are measured by bench/linkage_quality.py, not here), with its chosen name, birth date, gender
+  and address (the person's true values, where the linker would pick the most authoritative
+  source's);
+- one `SourceRecord` per feed row the generator renders (nicknames, typos, stale addresses,
+  swapped dates, former surnames), validated by the loader's own `RowValidator` (rows it would
+  quarantine are left out), linked to that child;
+- the linked records' `CandidateKey` rows, computed by the same `candidate_keys` linkage writes;
+- the secondary indexes (the key B-tree, the trigram GIN index of migration linkage 0002) built
+  after the COPY, as a restore would, instead of row by row.
+
+Not written: carers, schools, GPs, involvements, identifiers and the records' extras (a search
+reads none of them), review items, link history. `children.csv` (the people, for the query
+generator) and `linked.csv` (each person's ContactPoint ID) go to the work directory.
+"""
+
+import csv
+import datetime
+import hashlib
+import time
+from pathlib import Path
+
+AS_OF = datetime.date(2026, 10, 1)
+BATCH = 20_000  # people per COPY round: bounded memory at 3M
+
+
+def build(directory: Path, children: int, seed: int, *, workers: int = 3) -> dict:
+    """Generate and write the index into the (migrated, empty) database Django is set up on.
+
+    The population is generated here; `workers` forked processes then render, validate, key and
+    COPY a slice of it each (their own renderer seeded from the seed and the slice, their own ids:
+    a child's id is its place in the population, a record's is derived from it).
+    """
+    import multiprocessing
+
+    from django.db import connections
+
+    from contactpoint.synthetic.population import Population
+
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    population = Population(children=children, seed=seed, as_of=AS_OF)
+    people = population.generate()
+    generated = time.perf_counter()
+    context = _Context.prepared(directory, population)
+    dropped = _drop_secondary_indexes()
+    connections.close_all()  # each worker opens its own
+    global _SHARED
+    _SHARED = (population, people, context, directory, seed)
+    slices = [(start, min(start + BATCH, len(people))) for start in range(0, len(people), BATCH)]
+    counts = {"children": 0, "records": 0, "keys": 0}
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for done, written in enumerate(pool.imap_unordered(_write_slice, slices), 1):
+            for key in counts:
+                counts[key] += written[key]
+            print(f"  {min(done * BATCH, len(people)):,} people written", flush=True)
+    _concatenate(directory, len(slices))
+    written_at = time.perf_counter()
+    _recreate(dropped)
+    _finish_run(counts)
+    counts["seconds"] = {
+        "generate": round(generated - started),
+        "copy": round(written_at - generated),
+        "index": round(time.perf_counter() - written_at),
+    }
+    return counts
+
+
+_SHARED: tuple = ()  # what forked workers inherit: population, people, context, directory, seed
+RECORDS_PER_PERSON = 32  # a person's records take ids person * 32 + n (no person has that many)
+
+
+def _write_slice(bounds: tuple[int, int]) -> dict[str, int]:
+    from contactpoint.synthetic.feeds import FeedRenderer
+
+    population, people, context, directory, seed = _SHARED
+    start, end = bounds
+    renderer = FeedRenderer(population, seed * 1_000_003 + start)
+    batch = _Batch(context)
+    part = directory / f"part-{start // BATCH:05d}"
+    with (
+        (part.with_suffix(".children.csv")).open("w", newline="", encoding="utf-8") as people_file,
+        (part.with_suffix(".linked.csv")).open("w", newline="", encoding="utf-8") as linked_file,
+    ):
+        people_out, linked_out = csv.writer(people_file), csv.writer(linked_file)
+        for index in range(start, end):
+            child = people[index]
+            rows = list(renderer.rows(child))
+            contactpoint_id = batch.add(index, child, rows, renderer)
+            if contactpoint_id:
+                people_out.writerow(_person_row(child))
+                linked_out.writerow((child.pid, contactpoint_id))
+    return batch.write()
+
+
+def _concatenate(directory: Path, parts: int) -> None:
+    """The workers' slices of children.csv and linked.csv, in population order."""
+    for name, header in (("children", PEOPLE_COLUMNS), ("linked", ("person_id", "contactpoint_id"))):
+        with (directory / f"{name}.csv").open("w", newline="", encoding="utf-8") as out:
+            csv.writer(out).writerow(header)
+            for number in range(parts):
+                part = directory / f"part-{number:05d}.{name}.csv"
+                out.write(part.read_text(encoding="utf-8"))
+                part.unlink()
+
+
+PEOPLE_COLUMNS = (
+    "person_id",
+    "household_id",
+    "birth_group",
+    "given_name",
+    "middle_names",
+    "family_name",
+    "former_family_name",
+    "gender",
+    "date_of_birth",
+    "nhs_number",
+    "upn",
+    "postcode",
+    "local_authority_code",
+)
+
+
+def _person_row(child) -> tuple:
+    from contactpoint.synthetic.reference import LOCAL_AUTHORITIES
+
+    return (
+        child.pid,
+        child.household,
+        child.birth_group,
+        child.given_name,
+        child.middle_names,
+        child.family_name,
+        child.former_family_name,
+        child.gender,
+        child.dob.isoformat(),
+        child.nhs_number,
+        child.upn,
+        child.address.postcode,
+        LOCAL_AUTHORITIES[child.address.la_index].number,
+    )
+
+
+class _Context:
+    """What every row refers to: sources, their ledger rows, local authorities, the next ids."""
+
+    def __init__(self, **values) -> None:
+        self.__dict__.update(values)
+
+    @classmethod
+    def prepared(cls, directory: Path, population) -> "_Context":
+        from django.utils import timezone
+
+        from contactpoint.feeds.loader import accepted_columns
+        from contactpoint.feeds.models import FeedFile
+        from contactpoint.feeds.services import sources_sync
+        from contactpoint.feeds.validation import RowValidator
+        from contactpoint.records import services
+        from contactpoint.records.models import Organisation, OrganisationKind, Source
+        from contactpoint.synthetic.feeds import FEED_SOURCES, _write_organisations
+
+        sources_sync()
+        _write_organisations(directory / "organisations.csv", population)
+        with (directory / "organisations.csv").open(newline="") as handle:
+            services.organisations_load(rows=list(csv.DictReader(handle)))
+        now = timezone.now()
+        sources = {s.code: s for s in Source.objects.filter(code__in=FEED_SOURCES)}
+        files = {
+            code: FeedFile.objects.create(
+                source=source,
+                name=f"{code}.csv (written directly)",
+                sha256=hashlib.sha256(f"{code} {now.isoformat()}".encode()).hexdigest(),
+                format="csv",
+                extracted_at=now,
+                finished_at=now,
+                status="loaded",
+            )
+            for code, source in sources.items()
+        }
+        return cls(
+            now=now,
+            sources=sources,
+            files=files,
+            validators={
+                code: RowValidator(accepted=accepted_columns(source), today=AS_OF)
+                for code, source in sources.items()
+            },
+            areas=dict(
+                Organisation.objects.filter(kind=OrganisationKind.LOCAL_AUTHORITY).values_list("code", "pk")
+            ),
+            first_child=_next_id("records_child"),
+            first_record=_next_id("feeds_sourcerecord"),
+        )
+
+
+def _next_id(table: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")  # noqa: S608 (a fixed name)
+        return cursor.fetchone()[0]
+
+
+class _Batch:
+    """One round of people: the rows of each table, then one COPY per table."""
+
+    def __init__(self, context: _Context) -> None:
+        self.context = context
+        self.tables: dict[str, list[tuple]] = {name: [] for name in COLUMNS}
+
+    def add(self, index: int, child, rows: list[tuple[str, dict[str, str]]], renderer) -> str:
+        from contactpoint.linkage.frame import record_features
+        from contactpoint.linkage.model import candidate_keys
+        from contactpoint.records.services import contactpoint_id_generate
+        from contactpoint.synthetic.reference import LOCAL_AUTHORITIES
+
+        context = self.context
+        accepted = []
+        for number, (source, raw) in enumerate(rows):
+            raw["source_record_id"] = (
+                f"{renderer.next_id(source)[:3]}{index:09d}{number:02d}"  # unique per slice
+            )
+            outcome = context.validators[source].validate(0, raw)
+            if not outcome.quarantine:
+                accepted.append((source, outcome))
+        if not accepted:
+            return ""
+        child_pk = context.first_child + index
+        contactpoint_id = contactpoint_id_generate()
+        now = context.now
+        self.tables["records_issuedcontactpointid"].append((contactpoint_id, now))
+        self.tables["records_child"].append((child_pk, contactpoint_id, now))
+        first_source, first = accepted[0]
+        provenance = (context.sources[first_source].pk, first.source_record_id, now, now, child_pk, True)
+        self.tables["records_childname"].append(
+            (*provenance, "current", child.given_name, child.middle_names, child.family_name)
+        )
+        self.tables["records_childbirthdate"].append((*provenance, child.dob))
+        self.tables["records_childgender"].append((*provenance, child.gender))
+        address = child.address
+        area = context.areas.get(LOCAL_AUTHORITIES[address.la_index].number)
+        self.tables["records_childaddress"].append(
+            (*provenance, "current", "", address.line_1, "", address.town, address.postcode, area)
+        )
+        assert len(accepted) < RECORDS_PER_PERSON
+        for number, (source, outcome) in enumerate(accepted):
+            pk = context.first_record + index * RECORDS_PER_PERSON + number
+            values = outcome.values
+            file = context.files[source].pk
+            self.tables["feeds_sourcerecord"].append(
+                (
+                    pk,
+                    context.sources[source].pk,
+                    outcome.source_record_id,
+                    *(values[c] or "" for c in _TEXT_VALUES[:4]),
+                    values["date_of_birth"],
+                    *(values[c] or "" for c in _TEXT_VALUES[4:]),
+                    "{}",
+                    hashlib.md5(repr(sorted(values.items())).encode(), usedforsecurity=False).hexdigest(),
+                    now,
+                    file,
+                    file,
+                    False,
+                    child_pk,
+                )
+            )
+            features = record_features({"pk": pk, "source__code": source, **values})
+            self.tables["linkage_candidatekey"].extend(
+                (pk, child_pk, key) for key in candidate_keys(features)
+            )
+        return contactpoint_id
+
+    def write(self) -> dict[str, int]:
+        from django.db import connection, transaction
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            # As pg_restore --disable-triggers: the rows are consistent by construction, and
+            # checking each foreign key row by row was most of the build's time.
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            for table, rows in self.tables.items():
+                with cursor.cursor.copy(f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        return {
+            "children": len(self.tables["records_child"]),
+            "records": len(self.tables["feeds_sourcerecord"]),
+            "keys": len(self.tables["linkage_candidatekey"]),
+        }
+
+
+_TEXT_VALUES = (
+    "given_name",
+    "middle_names",
+    "family_name",
+    "former_family_name",
+    "gender",
+    "address_line_1",
+    "town",
+    "postcode",
+    "nhs_number",
+    "upn",
+    "retention_consent",
+)
+_PROVENANCE = ("source_id", "source_record_id", "asserted_at", "recorded_at", "child_id", "is_chosen")
+COLUMNS = {
+    "records_issuedcontactpointid": ("value", "issued_at"),
+    "records_child": ("id", "contactpoint_id", "created_at"),
+    "records_childname": (*_PROVENANCE, "kind", "given_name", "middle_names", "family_name"),
+    "records_childbirthdate": (*_PROVENANCE, "date_of_birth"),
+    "records_childgender": (*_PROVENANCE, "gender"),
+    "records_childaddress": (
+        *_PROVENANCE,
+        "status",
+        "return_intent",
+        "address_line_1",
+        "address_line_2",
+        "town",
+        "postcode",
+        "local_authority_id",
+    ),
+    "feeds_sourcerecord": (
+        "id",
+        "source_id",
+        "source_record_id",
+        *_TEXT_VALUES[:4],
+        "date_of_birth",
+        *_TEXT_VALUES[4:],
+        "extras",
+        "content_hash",
+        "asserted_at",
+        "first_file_id",
+        "last_file_id",
+        "needs_linking",
+        "child_id",
+    ),
+    "linkage_candidatekey": ("record_id", "child_id", "key"),
+}
+
+
+def _drop_secondary_indexes() -> list[str]:
+    """Indexes that no constraint needs, dropped before the COPY and rebuilt once after it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = ANY(%s)"
+            " AND i.schemaname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+            " WHERE c.conname = i.indexname)",
+            [list(COLUMNS)],
+        )
+        found = cursor.fetchall()
+        for name, _ in found:
+            cursor.execute(f'DROP INDEX "{name}"')
+    return [definition for _, definition in found]
+
+
+def _recreate(definitions: list[str]) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        for definition in definitions:
+            cursor.execute(definition)
+        for table in COLUMNS:
+            cursor.execute(f"ANALYZE {table}")
+        for table in ("records_child", "feeds_sourcerecord"):
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
+            )
+
+
+def _finish_run(counts: dict) -> None:
+    """A finished link run, so the benchmark's `built()` keeps this database for later runs."""
+    from django.utils import timezone
+
+    from contactpoint.linkage.models import LinkRun
+
+    LinkRun.objects.create(
+        kind="full", model_version="direct", finished_at=timezone.now(), counts={**counts, "direct": True}
+    )
+
+
+def linked(directory: Path) -> dict[str, str]:
+    """Each person's ContactPoint ID, as the direct build wrote them."""
+    with (directory / "linked.csv").open(newline="") as handle:
+        return dict(csv.reader(handle))
