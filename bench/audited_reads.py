@@ -125,8 +125,22 @@ def queries_per_view(door: str) -> int:
     return len(captured.captured_queries)
 
 
-def _worker(seconds: float, what: str) -> int:
-    """Audited record views, or (what == "events") the view's audit event alone, for `seconds`."""
+def backend_cpu() -> float:
+    """CPU seconds this process's PostgreSQL backend has used (the server is on this machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _worker(seconds: float, what: str) -> tuple[int, float]:
+    """Audited record views, or (what == "events") the view's audit event alone, for `seconds`;
+    returns how many, and the CPU seconds they took in this process and its database backend
+    (on a shared machine wall-clock rates measure the queue for the cores; CPU per view does not)."""
     import django
 
     django.setup()
@@ -135,6 +149,7 @@ def _worker(seconds: float, what: str) -> int:
     from contactpoint.audit.services import audit_record
 
     actor, children = _reader()
+    cpu = time.process_time() + backend_cpu()
     done, deadline = 0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         child = children[done % len(children)]
@@ -145,7 +160,7 @@ def _worker(seconds: float, what: str) -> int:
         else:
             child_record_for(actor, child, reason=REASON)
         done += 1
-    return done
+    return done, time.process_time() + backend_cpu() - cpu
 
 
 def main() -> None:
@@ -191,10 +206,17 @@ def main() -> None:
     for what in ("views", "events"):
         for processes in (int(p) for p in args.processes.split(",")):
             with spawn.Pool(processes) as pool:
-                counts = pool.starmap(_worker, [(args.seconds, what)] * processes)
-            rate = sum(counts) / args.seconds
+                results = pool.starmap(_worker, [(args.seconds, what)] * processes)
+            done = sum(n for n, _ in results)
+            cpu_ms = 1000 * sum(c for _, c in results) / max(done, 1)
             label = "audited views/s (target ≥ 500)" if what == "views" else "audit events alone/s"
-            print(f"{processes} processes for {args.seconds:.0f} s: {rate:7.0f} {label}", flush=True)
+            print(
+                f"{processes} processes for {args.seconds:.0f} s: {done / args.seconds:7.0f} {label}, "
+                f"{cpu_ms:.2f} ms CPU each (client + backend: two idle cores would do "
+                f"{2000 / cpu_ms if cpu_ms else 0:.0f}/s)",
+                flush=True,
+            )
+    print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(
         f"reproduce: {sys.executable} bench/audited_reads.py --children {args.children} --reads {args.reads} "
         f"--rounds {args.rounds} --processes {args.processes} --seconds {args.seconds:g}"
