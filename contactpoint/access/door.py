@@ -17,7 +17,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
+from django.utils import timezone
 
 from contactpoint.audit.models import EventType, Outcome
 from contactpoint.audit.services import audit_record
@@ -38,7 +40,13 @@ from contactpoint.records.models import (
     SensitiveBasis,
 )
 from contactpoint.records.selectors import involvement_version
-from contactpoint.retention.selectors import ChildArchived, archive_access, archived_hidden_from
+from contactpoint.retention.selectors import (
+    ChildArchived,
+    archive_access,
+    archive_access_on,
+    archive_hidden_from,
+    archived_on_query,
+)
 
 from . import permissions as p
 from .actors import Actor
@@ -136,8 +144,9 @@ def child_record_for(
     event = EventType.BREAK_GLASS if break_glass else EventType.VIEW
     try:
         with transaction.atomic():
-            archive = archive_access(actor, child.pk, basis=archive_basis.strip())
-            view = _record(actor, child, reason=reason, break_glass=break_glass, archived=bool(archive))
+            gate = _gate(child.pk)
+            archive = archive_access_on(actor, gate.archived_on, basis=archive_basis.strip())
+            view = _record(actor, child, gate, reason=reason, break_glass=break_glass, archived=bool(archive))
             audit_record(
                 event_type=event,
                 actor=actor,
@@ -210,14 +219,53 @@ def _emergency_lookup(actor: Actor, child: Child) -> None:
         emergency_lookup_raise(actor=actor, child=child)
 
 
+@dataclass(frozen=True)
+class _Gate:
+    """What decides whether a record opens, read in one statement before anything is shown."""
+
+    archived_on: datetime.date | None  # archived on this day (by retention, or out of the scope)
+    shield_id: int | None  # the live shield, if any
+
+
+def _gate(child_pk: int) -> _Gate:
+    """One round trip for the questions a view asks first (archived? shielded?): a view is read on
+    every request, and on a busy database each statement waits for a core."""
+    sql, stand_in_params = _gate_query(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [child_pk if param == _CHILD_ID else param for param in stand_in_params])
+        row = cursor.fetchone()
+    if row is None:
+        return _Gate(None, None)
+    archived_on, shield_id = row
+    if isinstance(archived_on, str):  # SQLite's raw rows carry dates as text
+        archived_on = datetime.date.fromisoformat(archived_on)
+    return _Gate(archived_on, shield_id)
+
+
+@functools.cache
+def _gate_query(vendor: str) -> tuple[str, tuple[Any, ...]]:
+    """The gate's statement, written with the ORM and compiled once (as the record's query is)."""
+    live_shield = Shield.objects.filter(child_id=OuterRef("pk"), ended_at__isnull=True).order_by("pk")
+    query = (
+        Child.objects.filter(pk=_CHILD_ID)
+        .annotate(
+            archived=Subquery(archived_on_query(OuterRef("pk")).order_by("pk")[:1]),
+            shield=Subquery(live_shield.values("pk")[:1]),
+        )
+        .values_list("archived", "shield")
+    )
+    sql, params = query.query.get_compiler(connection=connection).as_sql()
+    return sql, tuple(params)
+
+
 def _record(
-    actor: Actor, child: Child, *, reason: str, break_glass: bool, archived: bool = False
+    actor: Actor, child: Child, gate: _Gate, *, reason: str, break_glass: bool, archived: bool = False
 ) -> ChildRecordView:
     if not (archived or CAN_VIEW.allows(actor, child)):  # archive access was granted by its own rule
         raise PermissionDenied(f"The {actor.role} role cannot see children's records.")
     if not reason or not reason.strip():
         raise ValidationError("A reason for access is required before a child's record is shown.")
-    shield = Shield.objects.filter(child=child, ended_at__isnull=True).first()
+    shield = Shield.objects.get(pk=gate.shield_id) if gate.shield_id is not None else None
     if break_glass and not MAY_BREAK_GLASS.allows(actor, shield):
         raise PermissionDenied(f"The {actor.role} role cannot override a shield.")
     sees_through = shield is not None and SEES_THROUGH_SHIELD.allows(actor, shield)
@@ -572,19 +620,71 @@ def search_scope(actor: Actor, child_pks: list[int]) -> dict[int, FoundChild]:
     """
     if not CAN_SEARCH.allows(actor, None):
         raise PermissionDenied(f"The {actor.role} role cannot search the index.")
-    archived = archived_hidden_from(actor, child_pks)  # every archive, the targeted scope's too
-    child_pks = [pk for pk in child_pks if pk not in archived]
-    hidden = _shielded_from(actor, child_pks)
-    # One statement for every candidate's chosen values (each a lookup on the child's index):
-    # a search pays for its round trips, not for rows.
-    rows = (
-        Child.objects.filter(pk__in=child_pks)
+    today = timezone.localdate()
+    found = {}
+    for row in _scope_rows(child_pks):
+        pk, contactpoint_id, given, family, born, gender, postcode, archived_on, shield, area = row
+        if archived_on is not None and archive_hidden_from(actor, _day(archived_on), today):
+            continue
+        hidden = shield is not None and not SEES_THROUGH_SHIELD.allows(
+            actor, Shield(pk=shield, child_id=pk, local_authority_id=area)
+        )
+        found[pk] = FoundChild(
+            pk=pk,
+            contactpoint_id=contactpoint_id,
+            restricted=hidden,
+            given_name=given or "",
+            family_name=family or "",
+            date_of_birth=_day(born),
+            gender=gender or "",
+            postcode_district="" if hidden else _district(postcode or ""),
+        )
+    return found
+
+
+def _day(value: datetime.date | str | None) -> datetime.date | None:
+    """SQLite's raw rows carry dates as text."""
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+_CHILD_PKS = "-1000000011"  # stands in for the candidates' ids in the compiled scope statement
+
+
+def _scope_rows(child_pks: list[int]) -> list[tuple]:
+    """Every candidate's chosen values, archive state and live shield, in one statement compiled
+    once: a search pays for its round trips and for building queries, not for rows."""
+    if not child_pks:
+        return []
+    sql, stand_in_params = _scope_query(connection.vendor)
+    listed = list(child_pks) if connection.vendor == "postgresql" else json.dumps(child_pks)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [listed if param == _CHILD_PKS else param for param in stand_in_params])
+        return cursor.fetchall()
+
+
+_MEMBERS = {  # the candidates' ids as one parameter: an array on PostgreSQL, a JSON list elsewhere
+    "postgresql": "SELECT unnest(%s::bigint[])",
+    "sqlite": "SELECT value FROM json_each(%s)",
+}
+
+
+@functools.cache
+def _scope_query(vendor: str) -> tuple[str, tuple[Any, ...]]:
+    from contactpoint.retention.models import ChildRetention, RetentionState
+
+    live_shield = Shield.objects.filter(child_id=OuterRef("pk"), ended_at__isnull=True).order_by("pk")
+    archived = ChildRetention.objects.filter(child_id=OuterRef("pk"), state=RetentionState.ARCHIVED)
+    query = (
+        Child.objects.filter(pk__in=RawSQL(_MEMBERS[vendor], [_CHILD_PKS]))  # noqa: S611 (fixed SQL)
         .annotate(
             chosen_given=_chosen_value(ChildName, "given_name"),
             chosen_family=_chosen_value(ChildName, "family_name"),
             chosen_born=_chosen_value(ChildBirthDate, "date_of_birth"),
             chosen_gender=_chosen_value(ChildGender, "gender"),
             chosen_postcode=_chosen_value(ChildAddress, "postcode"),
+            archived_on=Subquery(archived.order_by("pk").values("archived_on")[:1]),
+            shield=Subquery(live_shield.values("pk")[:1]),
+            shield_area=Subquery(live_shield.values("local_authority_id")[:1]),
         )
         .values_list(
             "pk",
@@ -594,21 +694,13 @@ def search_scope(actor: Actor, child_pks: list[int]) -> dict[int, FoundChild]:
             "chosen_born",
             "chosen_gender",
             "chosen_postcode",
+            "archived_on",
+            "shield",
+            "shield_area",
         )
     )
-    found = {}
-    for pk, contactpoint_id, given, family, born, gender, postcode in rows:
-        found[pk] = FoundChild(
-            pk=pk,
-            contactpoint_id=contactpoint_id,
-            restricted=pk in hidden,
-            given_name=given or "",
-            family_name=family or "",
-            date_of_birth=born,
-            gender=gender or "",
-            postcode_district="" if pk in hidden else _district(postcode or ""),
-        )
-    return found
+    sql, params = query.query.get_compiler(connection=connection).as_sql()
+    return sql, tuple(params)
 
 
 def _chosen_value(model, column: str) -> Subquery:
@@ -626,13 +718,6 @@ def child_pks_for(*, contactpoint_ids: list[str] = (), nhs_number: str = "", upn
                 ).values("child_id")
             )
     return list(Child.objects.filter(query).values_list("pk", flat=True)[:50])
-
-
-def _shielded_from(actor: Actor, child_pks: list[int]) -> set[int]:
-    shields = Shield.objects.filter(child_id__in=child_pks, ended_at__isnull=True).select_related(
-        "local_authority"
-    )
-    return {s.child_id for s in shields if not SEES_THROUGH_SHIELD.allows(actor, s)}
 
 
 def _district(postcode: str) -> str:

@@ -32,11 +32,24 @@ def archive_access(
     that, only roles granted archive review, and only for an s47 enquiry, a serious case review or
     a child death review (domain.md section 7).
     """
-    archived_on = (
-        ChildRetention.objects.filter(child_id=child_id, state=RetentionState.ARCHIVED)
-        .values_list("archived_on", flat=True)
-        .first()
+    return archive_access_on(actor, archived_on_of(child_id), basis=basis, today=today)
+
+
+def archived_on_of(child_id: int) -> datetime.date | None:
+    return archived_on_query(child_id).first()
+
+
+def archived_on_query(child_id):
+    """When the child's record was archived, as a query (the door reads it with the shield)."""
+    return ChildRetention.objects.filter(child_id=child_id, state=RetentionState.ARCHIVED).values_list(
+        "archived_on", flat=True
     )
+
+
+def archive_access_on(
+    actor: Actor, archived_on: datetime.date | None, *, basis: str = "", today: datetime.date | None = None
+) -> dict[str, str]:
+    """`archive_access`'s rule for a record archived on `archived_on` (None: not archived)."""
     if archived_on is None:
         return {}
     today = today or timezone.localdate()
@@ -66,5 +79,10 @@ def archived_hidden_from(
         child_id__in=child_ids, state=RetentionState.ARCHIVED
     ).values_list("child_id", "archived_on")
     today = today or timezone.localdate()
-    may_first_year = actor.can(p.VIEW_ARCHIVE_FIRST_YEAR)
-    return {pk for pk, on in archived if not (may_first_year and on and _first_year(on, today))}
+    return {pk for pk, on in archived if archive_hidden_from(actor, on, today)}
+
+
+def archive_hidden_from(actor: Actor, archived_on: datetime.date | None, today: datetime.date) -> bool:
+    """`archived_hidden_from`'s rule for one record archived on `archived_on` (a search that read
+    the day with its candidates asks it directly)."""
+    return not (actor.can(p.VIEW_ARCHIVE_FIRST_YEAR) and archived_on and _first_year(archived_on, today))
