@@ -5,6 +5,7 @@ event commit together or not at all (no audit, no data).
 """
 
 import datetime
+import functools
 import hashlib
 import json
 import uuid
@@ -64,6 +65,7 @@ def audit_record(
     details: dict[str, Any] | None = None,
     client: str = "",
 ) -> AuditEvent:
+    """Writes the event (signed with the current audit key) and returns it."""
     uid, now = uuid.uuid4(), timezone.now()
     if details and isinstance(details.get("criteria"), dict):
         details = {**details, "criteria": criteria_seal(details["criteria"], uid=uid, moment=now)}
@@ -84,7 +86,37 @@ def audit_record(
         "details": details or {},
     }
     signing = keys.key_id()
-    return AuditEvent.objects.create(mac=keys.signed_by(signing, canonical(values)), key_id=signing, **values)
+    row = {**values, "mac": keys.signed_by(signing, canonical(values)), "key_id": signing}
+    return AuditEvent(id=_insert(row), **row)
+
+
+_COLUMNS = ("mac", "key_id", *HASHED_FIELDS)
+
+
+def _insert(values: dict[str, Any]) -> int:
+    """One INSERT through the fields' own conversions, without building a model instance or
+    compiling a query per event: every search and view writes one (docs/benchmarks.md)."""
+    fields = _fields()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _insert_sql(connection.vendor),
+            [field.get_db_prep_save(values[name], connection) for name, field in fields],
+        )
+        return cursor.fetchone()[0]
+
+
+@functools.cache
+def _fields() -> tuple[tuple[str, Any], ...]:
+    return tuple((name, AuditEvent._meta.get_field(name)) for name in _COLUMNS)
+
+
+@functools.cache
+def _insert_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(AuditEvent._meta.get_field(name).column) for name in _COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    table = quote(AuditEvent._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING id"  # noqa: S608 (the model's names)
 
 
 def chain_seal(*, limit: int = 100_000, grace: datetime.timedelta = SEAL_GRACE) -> int:
