@@ -38,6 +38,14 @@ class Actor:
             .filter(user_id=user.pk)
             .first()
         )
+        return cls.for_profile(user, profile, today=today)
+
+    @classmethod
+    def for_profile(
+        cls, user: AbstractBaseUser, profile: Profile | None, *, today: datetime.date | None = None
+    ) -> "Actor":
+        """`for_user` with the profile (its role and organisations) already read with the user,
+        as a bearer token's look-up does: one statement per API call instead of two."""
         if profile is None:
             raise PermissionDenied("This account has no ContactPoint profile: it cannot use the index.")
         if profile.suspended_at is not None or not user.is_active:
