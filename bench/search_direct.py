@@ -24,13 +24,15 @@ import csv
 import datetime
 import hashlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 AS_OF = datetime.date(2026, 10, 1)
 BATCH = 20_000  # people per COPY round: bounded memory at 3M
 
 
-def build(directory: Path, children: int, seed: int, *, workers: int = 3) -> dict:
+def build(directory: Path, children: int, seed: int, *, workers: int = 3) -> dict[str, object]:
     """Generate and write the index into the (migrated, empty) database Django is set up on.
 
     The population is generated here; `workers` forked processes then render, validate, key and
@@ -64,12 +66,12 @@ def build(directory: Path, children: int, seed: int, *, workers: int = 3) -> dic
     written_at = time.perf_counter()
     _recreate(dropped)
     _finish_run(counts)
-    counts["seconds"] = {
+    seconds = {
         "generate": round(generated - started),
         "copy": round(written_at - generated),
         "index": round(time.perf_counter() - written_at),
     }
-    return counts
+    return {**counts, "seconds": seconds}
 
 
 _SHARED: tuple = ()  # what forked workers inherit: population, people, context, directory, seed
@@ -147,11 +149,17 @@ def _person_row(child) -> tuple:
     )
 
 
+@dataclass(frozen=True)
 class _Context:
-    """What every row refers to: sources, their ledger rows, local authorities, the next ids."""
+    """What every row refers to: sources, their ledger rows, local authorities, the first ids."""
 
-    def __init__(self, **values) -> None:
-        self.__dict__.update(values)
+    now: datetime.datetime
+    sources: dict[str, Any]
+    files: dict[str, Any]
+    validators: dict[str, Any]
+    areas: dict[str, int]
+    first_child: int
+    first_record: int
 
     @classmethod
     def prepared(cls, directory: Path, population) -> "_Context":

@@ -113,7 +113,8 @@ def _fields() -> tuple[tuple[str, Any], ...]:
 @functools.cache
 def _insert_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(AuditEvent._meta.get_field(name).column) for name in _COLUMNS)
+    column = {field.name: str(field.column) for field in AuditEvent._meta.concrete_fields}
+    columns = ", ".join(quote(column[name]) for name in _COLUMNS)
     placeholders = ", ".join(["%s"] * len(_COLUMNS))
     table = quote(AuditEvent._meta.db_table)
     return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING id"  # noqa: S608 (the model's names)
