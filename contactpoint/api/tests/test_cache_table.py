@@ -31,3 +31,12 @@ def test_other_caches_create_no_table():
     with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
         _cache_table(sender=None, using="default")
     assert "cp_cache_probe" not in connection.introspection.table_names()
+
+
+@pytest.mark.django_db
+def test_migrate_signals_this_app_so_the_table_is_made():
+    from django.core.management.sql import emit_post_migrate_signal
+
+    with override_settings(CACHES=CACHE):
+        emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    assert "cp_cache_probe" in connection.introspection.table_names()
