@@ -197,6 +197,7 @@ def serve(name: str, workers: int, threads: int) -> subprocess.Popen:
         "DJANGO_SECRET_KEY": secrets.token_hex(32),
         "CONTACTPOINT_AUDIT_KEY": os.environ.get("CONTACTPOINT_AUDIT_KEY", secrets.token_hex(32)),
         "CONTACTPOINT_DATA_KEK": os.environ.get("CONTACTPOINT_DATA_KEK", secrets.token_hex(32)),
+        "CONTACTPOINT_TOMBSTONE_KEY": os.environ.get("CONTACTPOINT_TOMBSTONE_KEY", secrets.token_hex(32)),
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CONTACTPOINT_API_RATE": "100000/min",  # the throttle still runs; the benchmark is one caller
