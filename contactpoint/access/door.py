@@ -752,6 +752,19 @@ def responsible_team_required(
         raise PermissionDenied(refusal)
 
 
+def subject_access_team_required(actor: Actor, child: Child, *, details: dict | None = None) -> None:
+    """Only the responsible authority's team answers a subject access request (asked by the request
+    form before anything is collected, and again by the export)."""
+    responsible_team_required(
+        actor,
+        child,
+        permission=p.EXPORT_SUBJECT_ACCESS,
+        event_type=EventType.EXPORT,
+        doing="answer subject access requests for it",
+        details=details,
+    )
+
+
 def subject_access_for(actor: Actor, child: Child, *, reason: str, output: str) -> dict:
     """Everything held about the child, for the team of the authority responsible for the child
     answering a subject access request.
@@ -760,14 +773,7 @@ def subject_access_for(actor: Actor, child: Child, *, reason: str, output: str) 
     """
     from contactpoint.subject_access.collect import child_everything
 
-    responsible_team_required(
-        actor,
-        child,
-        permission=p.EXPORT_SUBJECT_ACCESS,
-        event_type=EventType.EXPORT,
-        doing="answer subject access requests for it",
-        details={"subject_access": output},
-    )
+    subject_access_team_required(actor, child, details={"subject_access": output})
     try:
         if not reason or not reason.strip():
             raise ValidationError("Say which request this export answers.")

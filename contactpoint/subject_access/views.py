@@ -10,9 +10,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from contactpoint.access import permissions as p
-from contactpoint.access.door import responsible_team_required, subject_access_for
+from contactpoint.access.door import subject_access_for, subject_access_team_required
 from contactpoint.access.reauth import recent_second_factor_required
-from contactpoint.audit.models import EventType
 from contactpoint.web.record_views import actor_for, child_or_404, door_view
 
 from .forms import SubjectAccessForm
@@ -29,13 +28,7 @@ def subject_access(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
         raise PermissionDenied(f"The {actor.role} role cannot answer subject access requests.")
     child = child_or_404(contactpoint_id)
     if request.method == "GET":  # the form is for the responsible authority's team only (the door asks again)
-        responsible_team_required(
-            actor,
-            child,
-            permission=p.EXPORT_SUBJECT_ACCESS,
-            event_type=EventType.EXPORT,
-            doing="answer subject access requests for it",
-        )
+        subject_access_team_required(actor, child)
     form = SubjectAccessForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         output = form.cleaned_data["output"]

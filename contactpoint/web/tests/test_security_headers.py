@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from contactpoint.access.tests.factories import make_user, sign_in_verified
-from contactpoint.tests.test_settings import run_settings
+from contactpoint.tests.test_settings import SECRETS, run_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -76,11 +76,6 @@ def test_production_settings_turn_on_hsts_secure_cookies_and_https():
         "settings.SECURE_HSTS_SECONDS, settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE,"
         "settings.SECURE_SSL_REDIRECT, settings.X_FRAME_OPTIONS, bool(settings.SECURE_CSP)]))"
     )
-    env = {
-        "DJANGO_SECRET_KEY": "k" * 50,
-        "DATABASE_URL": "postgres://u@127.0.0.1/db",
-        "CONTACTPOINT_AUDIT_KEY": "ab" * 32,
-    }
-    result = run_settings("contactpoint.settings.production", env, code=code)
+    result = run_settings("contactpoint.settings.production", SECRETS, code=code)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [31536000, True, True, True, "DENY", True]
