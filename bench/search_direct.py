@@ -103,6 +103,8 @@ def _write_slice(bounds: tuple[int, int]) -> dict[str, int]:
 
 def _concatenate(directory: Path, parts: int) -> None:
     """The workers' slices of children.csv and linked.csv, in population order."""
+    from contactpoint.synthetic.feeds import PEOPLE_COLUMNS
+
     for name, header in (("children", PEOPLE_COLUMNS), ("linked", ("person_id", "contactpoint_id"))):
         with (directory / f"{name}.csv").open("w", newline="", encoding="utf-8") as out:
             csv.writer(out).writerow(header)
@@ -110,23 +112,6 @@ def _concatenate(directory: Path, parts: int) -> None:
                 part = directory / f"part-{number:05d}.{name}.csv"
                 out.write(part.read_text(encoding="utf-8"))
                 part.unlink()
-
-
-PEOPLE_COLUMNS = (
-    "person_id",
-    "household_id",
-    "birth_group",
-    "given_name",
-    "middle_names",
-    "family_name",
-    "former_family_name",
-    "gender",
-    "date_of_birth",
-    "nhs_number",
-    "upn",
-    "postcode",
-    "local_authority_code",
-)
 
 
 def _person_row(child) -> tuple:

@@ -276,6 +276,24 @@ def _closures(candidates: list[dict[str, str]], *, seed: int, as_of: datetime.da
     return closed
 
 
+# The ground truth's people file (children.csv): one row per person, as benchmarks read it.
+PEOPLE_COLUMNS = (
+    "person_id",
+    "household_id",
+    "birth_group",
+    "given_name",
+    "middle_names",
+    "family_name",
+    "former_family_name",
+    "gender",
+    "date_of_birth",
+    "nhs_number",
+    "upn",
+    "postcode",
+    "local_authority_code",
+)
+
+
 def write_population(
     *,
     children: int,
@@ -303,23 +321,7 @@ def write_population(
         truth = csv.writer(truth_file)
         truth.writerow(("source", "source_record_id", "person_id"))
         people_out = csv.writer(children_file)
-        people_out.writerow(
-            (
-                "person_id",
-                "household_id",
-                "birth_group",
-                "given_name",
-                "middle_names",
-                "family_name",
-                "former_family_name",
-                "gender",
-                "date_of_birth",
-                "nhs_number",
-                "upn",
-                "postcode",
-                "local_authority_code",
-            )
-        )
+        people_out.writerow(PEOPLE_COLUMNS)
         for done, child in enumerate(people, 1):
             people_out.writerow(
                 (
