@@ -79,7 +79,7 @@ RECORDS_PER_PERSON = 32  # a person's records take ids person * 32 + n (no perso
 
 
 def _write_slice(bounds: tuple[int, int]) -> dict[str, int]:
-    from contactpoint.synthetic.feeds import FeedRenderer
+    from contactpoint.synthetic.feeds import FeedRenderer, person_row
 
     population, people, context, directory, seed = _SHARED
     start, end = bounds
@@ -96,7 +96,7 @@ def _write_slice(bounds: tuple[int, int]) -> dict[str, int]:
             rows = list(renderer.rows(child))
             contactpoint_id = batch.add(index, child, rows, renderer)
             if contactpoint_id:
-                people_out.writerow(_person_row(child))
+                people_out.writerow(person_row(child))
                 linked_out.writerow((child.pid, contactpoint_id))
     return batch.write()
 
@@ -112,26 +112,6 @@ def _concatenate(directory: Path, parts: int) -> None:
                 part = directory / f"part-{number:05d}.{name}.csv"
                 out.write(part.read_text(encoding="utf-8"))
                 part.unlink()
-
-
-def _person_row(child) -> tuple:
-    from contactpoint.synthetic.reference import LOCAL_AUTHORITIES
-
-    return (
-        child.pid,
-        child.household,
-        child.birth_group,
-        child.given_name,
-        child.middle_names,
-        child.family_name,
-        child.former_family_name,
-        child.gender,
-        child.dob.isoformat(),
-        child.nhs_number,
-        child.upn,
-        child.address.postcode,
-        LOCAL_AUTHORITIES[child.address.la_index].number,
-    )
 
 
 @dataclass(frozen=True)

@@ -294,6 +294,25 @@ PEOPLE_COLUMNS = (
 )
 
 
+def person_row(child) -> tuple:
+    """One person's row of the people file, in PEOPLE_COLUMNS order."""
+    return (
+        child.pid,
+        child.household,
+        child.birth_group,
+        child.given_name,
+        child.middle_names,
+        child.family_name,
+        child.former_family_name,
+        child.gender,
+        child.dob.isoformat(),
+        child.nhs_number,
+        child.upn,
+        child.address.postcode,
+        LOCAL_AUTHORITIES[child.address.la_index].number,
+    )
+
+
 def write_population(
     *,
     children: int,
@@ -323,23 +342,7 @@ def write_population(
         people_out = csv.writer(children_file)
         people_out.writerow(PEOPLE_COLUMNS)
         for done, child in enumerate(people, 1):
-            people_out.writerow(
-                (
-                    child.pid,
-                    child.household,
-                    child.birth_group,
-                    child.given_name,
-                    child.middle_names,
-                    child.family_name,
-                    child.former_family_name,
-                    child.gender,
-                    child.dob.isoformat(),
-                    child.nhs_number,
-                    child.upn,
-                    child.address.postcode,
-                    LOCAL_AUTHORITIES[child.address.la_index].number,
-                )
-            )
+            people_out.writerow(person_row(child))
             for source, row in renderer.rows(child):
                 row["source_record_id"] = renderer.next_id(source)
                 writers[source].writerow(row)
