@@ -70,19 +70,8 @@ def archive_access_on(
     )
 
 
-def archived_hidden_from(
-    actor: Actor, child_ids: list[int], *, today: datetime.date | None = None
-) -> set[int]:
-    """Archived children a search must not return to this actor: all of them, except to data
-    managers during each record's first year (later archive access is by ID, with a ground)."""
-    archived = ChildRetention.objects.filter(
-        child_id__in=child_ids, state=RetentionState.ARCHIVED
-    ).values_list("child_id", "archived_on")
-    today = today or timezone.localdate()
-    return {pk for pk, on in archived if archive_hidden_from(actor, on, today)}
-
-
 def archive_hidden_from(actor: Actor, archived_on: datetime.date | None, today: datetime.date) -> bool:
-    """`archived_hidden_from`'s rule for one record archived on `archived_on` (a search that read
-    the day with its candidates asks it directly)."""
+    """Whether a search must leave out a child archived on `archived_on`: always, except for data
+    managers during the record's first year (later archive access is by ID, with a ground). The
+    search reads the day with its candidates and asks this per candidate."""
     return not (actor.can(p.VIEW_ARCHIVE_FIRST_YEAR) and archived_on and _first_year(archived_on, today))
