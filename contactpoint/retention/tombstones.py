@@ -45,15 +45,6 @@ def _digest(key: bytes, kind: str, *parts: str) -> bytes:
     return hmac.digest(key, SEPARATOR.join((kind, *parts)).encode(), "sha256")
 
 
-def source_record_digests(source_code: str, source_record_id: str) -> list[bytes]:
-    """The digests a tombstone of this source record may have, one per key (newest first)."""
-    return [_digest(k, TombstoneKind.SOURCE_RECORD, source_code, source_record_id) for k in _keys().values()]
-
-
-def nhs_number_digests(nhs_number: str) -> list[bytes]:
-    return [_digest(k, TombstoneKind.NHS_NUMBER, nhs_number) for k in _keys().values()]
-
-
 def tombstones_write(*, child_pks: Iterable[int], on: datetime.date) -> int:
     """Leave tombstones for these children's source records and NHS numbers (call before deleting
     them, in the destruction's transaction). Returns how many were written."""

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from contactpoint.access.actors import Actor
 from contactpoint.access.tests.factories import actor_for
 from contactpoint.notifications.models import PostcodeDistrict
-from contactpoint.records.models import Child, ChildAddress, OrganisationKind, ServiceType
+from contactpoint.records.models import Child, OrganisationKind, ServiceType
 from contactpoint.records.selectors import involvement_version, own_involvement_row
 from contactpoint.records.services import InvolvementAnswers, own_involvement_record
 from contactpoint.records.tests.factories import (
@@ -90,7 +90,3 @@ def end_involvement(actor: Actor, child: Child, end_date: datetime.date) -> None
         changes={"end_date": end_date},
         expected_version=involvement_version(own_involvement_row(actor=actor, child=child)),
     )
-
-
-def address_now(child: Child) -> ChildAddress:
-    return ChildAddress.objects.get(child=child, is_chosen=True)
