@@ -24,6 +24,7 @@ from contactpoint.audit.services import audit_record
 from contactpoint.records import services as records_services
 from contactpoint.records.models import Child, Organisation, OrganisationKind
 from contactpoint.records.services import declared_row_sync
+from contactpoint.retention.selectors import changes_refused_if_archived
 
 from . import permissions
 from .actors import AccountSuspended, Actor
@@ -371,6 +372,7 @@ def address_change_report(
     reports: list[AddressReport] = []
 
     def write() -> dict[str, Any]:
+        changes_refused_if_archived(child.pk)
         if restricted_for(actor, child):
             raise PermissionDenied(
                 "This child's address is shielded: report the change to the shielding authority."

@@ -21,7 +21,7 @@ from contactpoint.records.services import contactpoint_id_is_valid
 from contactpoint.retention.selectors import ChildArchived
 
 from .authentication import ApiCredentials
-from .problems import MissingReason
+from .problems import NO_SUCH_CHILD, MissingReason
 
 REASON_HEADER = "X-Access-Reason"
 ARCHIVE_BASIS_HEADER = "X-Archive-Basis"  # s47_enquiry, serious_case_review or child_death_review
@@ -49,10 +49,12 @@ def access_reason(request: Request) -> str:
     return reason
 
 
-def refuse_role(actor: Actor, contactpoint_id: str, message: str) -> exceptions.PermissionDenied:
+def refuse_role(
+    actor: Actor, contactpoint_id: str, message: str, *, event_type: str = EventType.VIEW
+) -> exceptions.PermissionDenied:
     """A refusal that holds for every child: audited, then 403."""
     audit_record(
-        event_type=EventType.VIEW,
+        event_type=event_type,
         outcome=Outcome.DENIED,
         actor=actor,
         details={"refused": message, "requested": contactpoint_id[:20]},
@@ -67,7 +69,7 @@ def child_or_404(contactpoint_id: str) -> Child:
         else None
     )
     if child is None:
-        raise exceptions.NotFound("No child you may see has this ContactPoint ID.")
+        raise exceptions.NotFound(NO_SUCH_CHILD)
     return child
 
 
@@ -83,7 +85,7 @@ def record_for(request: Request, contactpoint_id: str) -> tuple[Child, ChildReco
         basis = request.headers.get(ARCHIVE_BASIS_HEADER, "")[:40]
         return child, child_record_for(actor, child, reason=reason, archive_basis=basis)
     except ChildArchived as exc:  # depends on the child: answered like an ID never issued
-        raise exceptions.NotFound("No child you may see has this ContactPoint ID.") from exc
+        raise exceptions.NotFound(NO_SUCH_CHILD) from exc
     except PermissionDenied as exc:
         raise exceptions.PermissionDenied(str(exc)) from exc
     except ValidationError as exc:

@@ -19,8 +19,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from contactpoint.records.services import ChangeConflict, StaleChange
 from contactpoint.records.statutory import NonStatutoryFieldError
+from contactpoint.retention.selectors import ChildArchived
 
 from .authentication import REALM, InvalidToken
+
+NO_SUCH_CHILD = "No child you may see has this ContactPoint ID."
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -78,6 +81,8 @@ def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return exceptions.ValidationError(errors)
+    if isinstance(exc, ChildArchived):  # depends on the child: answered like an ID never issued
+        return exceptions.NotFound(NO_SUCH_CHILD)
     if isinstance(exc, ObjectDoesNotExist):
         return exceptions.NotFound()
     return exc

@@ -19,16 +19,17 @@ from rest_framework.views import APIView
 
 from contactpoint.access.door import InvolvementView, involvement_view
 from contactpoint.access.services import address_change_report
+from contactpoint.audit.models import EventType
 from contactpoint.feeds.formats.base import UnreadableFile
 from contactpoint.feeds.selectors import MAY_SUBMIT_FEED
 from contactpoint.feeds.services import feed_submit
 from contactpoint.feeds.tasks import load_feed_task
 from contactpoint.records.models import Source
 from contactpoint.records.selectors import involvement_live_id
-from contactpoint.records.services import own_involvement_record
+from contactpoint.records.services import involvement_role_refusal, own_involvement_record
 
 from . import examples, serializers
-from .door import REASON_HEADER, access_reason, actor_of, child_or_404, record_for
+from .door import REASON_HEADER, access_reason, actor_of, child_or_404, record_for, refuse_role
 from .pagination import Pagination
 from .problems import PROBLEM_JSON, PreconditionRequired
 from .throttling import FeedRateThrottle, TokenRateThrottle
@@ -157,6 +158,8 @@ class ChildInvolvementsApi(APIView):
     )
     def post(self, request: Request, id: str, version: str = "v1") -> Response:
         actor = actor_of(request)
+        if refusal := involvement_role_refusal(actor):  # before the ID, as a record read does
+            raise refuse_role(actor, id, refusal, event_type=EventType.CHANGE)
         reason = access_reason(request)
         child = child_or_404(id)
         data = _valid(serializers.InvolvementIn, request)

@@ -311,11 +311,17 @@ def _users_source(organisation: Organisation) -> Source:
     return source
 
 
-def _may_record(actor: "Actor") -> None:
+def involvement_role_refusal(actor: "Actor") -> str:
+    """Why the actor's role may not record involvements at all ("" when it may): a refusal that
+    holds for every child, so callers can give it before looking the child up."""
     from contactpoint.access.permissions import RECORD_INVOLVEMENT
 
-    if not actor.can(RECORD_INVOLVEMENT):
-        raise PermissionDenied(f"The {actor.role} role cannot record involvements.")
+    return "" if actor.can(RECORD_INVOLVEMENT) else f"The {actor.role} role cannot record involvements."
+
+
+def _may_record(actor: "Actor") -> None:
+    if refusal := involvement_role_refusal(actor):
+        raise PermissionDenied(refusal)
 
 
 @dataclass(frozen=True)
@@ -526,6 +532,9 @@ def _own_involvement_write(
 
     _may_record(actor)
     list(Child.objects.select_for_update().filter(pk=child.pk).values_list("pk"))  # one writer per child
+    from contactpoint.retention.selectors import changes_refused_if_archived
+
+    changes_refused_if_archived(child.pk)
     today = timezone.localdate()
     live = own_involvement_row(actor=actor, child=child)
     if involvement_id is not None:

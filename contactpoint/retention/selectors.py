@@ -70,6 +70,15 @@ def archive_access_on(
     )
 
 
+def changes_refused_if_archived(child_id: int) -> None:
+    """An archived record is closed to changes (involvements, address reports), whoever may open
+    it: its practitioners would be told of work nobody can see. A child who comes back to services
+    returns through the feeds (and, in the targeted scope, the scope review), which restore the
+    record. Refused like an ID never issued, as reading it is."""
+    if archived_on_of(child_id) is not None:
+        raise ChildArchived("This record is archived: nothing can be recorded on it.")
+
+
 def archive_hidden_from(actor: Actor, archived_on: datetime.date | None, today: datetime.date) -> bool:
     """Whether a search must leave out a child archived on `archived_on`: always, except for data
     managers during the record's first year (later archive access is by ID, with a ground). The

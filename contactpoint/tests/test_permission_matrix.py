@@ -50,6 +50,7 @@ CELLS = (
     Cell("search", "archived, left scope"),
     Cell("break glass", "shielded"),
     Cell("my involvement", "unshielded"),
+    Cell("my involvement", "archived"),
     Cell("shield reviews", "-"),
     Cell("shield review", "own area"),
     Cell("shield review", "other area"),
@@ -121,6 +122,7 @@ EXPECTED = {
     ),
     Cell("break glass", "shielded"): ("403", "200", "403", "403", "403"),
     Cell("my involvement", "unshielded"): ("200", "403", "403", "403", "403"),
+    Cell("my involvement", "archived"): ("403", "403", "403", "403", "403"),  # closed to changes
     Cell("shield reviews", "-"): ("403", "200", "403", "403", "403"),
     Cell("shield review", "own area"): ("403", "200", "403", "403", "403"),
     Cell("shield review", "other area"): ("403", "404", "403", "403", "403"),

@@ -23,7 +23,14 @@ from contactpoint.access.actors import Actor
 from contactpoint.access.services import api_token_issue, shield_add, user_create
 from contactpoint.access.tests.factories import make_user
 from contactpoint.api.tests.conftest import client_for
-from contactpoint.records.models import Organisation, OrganisationKind, SensitiveBasis, ServiceType
+from contactpoint.audit.models import AuditEvent, EventType, Outcome
+from contactpoint.records.models import (
+    Involvement,
+    Organisation,
+    OrganisationKind,
+    SensitiveBasis,
+    ServiceType,
+)
 from contactpoint.records.tests.factories import ChildFactory, InvolvementFactory, OrganisationFactory
 from contactpoint.retention.models import ChildRetention, RetentionState
 from contactpoint.web.tests.world import build_world
@@ -71,6 +78,8 @@ CELLS = (
     Cell("record", "archived over a year, s47 ground"),
     Cell("fhir patient search", "archived"),
     Cell("fhir patient", "archived"),
+    Cell("record involvement", "archived"),
+    Cell("record involvement", "unknown id"),
 )
 
 # One column per role, in ROLES order.
@@ -163,6 +172,9 @@ EXPECTED = {
         "403",
     ),
     Cell("fhir patient", "archived"): ("404", "404", "404", "403", "403"),
+    # An archived record is closed to changes, whoever may open it (retention/selectors.py).
+    Cell("record involvement", "archived"): ("404", "403", "403", "403", "403"),
+    Cell("record involvement", "unknown id"): ("404", "403", "403", "403", "403"),
 }
 
 
@@ -296,6 +308,31 @@ def test_an_archived_record_is_answered_like_an_id_never_issued(world):
     without_address = [{k: v for k, v in r.json().items() if k != "instance"} for r in (archived, unknown)]
     assert without_address[0] == without_address[1]
     assert archived["Content-Type"] == unknown["Content-Type"]
+
+
+def test_recording_on_an_archived_record_is_refused_like_an_id_never_issued(world):
+    """Nothing is written, the refusal is audited, and the answer does not tell the ID exists."""
+    client = client_for(world.role_tokens["practitioner"])
+    ChildRetention.objects.create(
+        child=world.child,
+        state=RetentionState.ARCHIVED,
+        archived_on=timezone.localdate(),
+        archive_basis="age_18",
+    )
+    rows_before = Involvement.objects.count()
+    body = {"service_type": "early_help", "practitioner": {"given_name": "Priya", "family_name": "Shah"}}
+    archived = client.post(
+        f"/api/v1/children/{world.child.contactpoint_id}/involvements", body, format="json"
+    )
+    unknown = client.post("/api/v1/children/CP000000000000X/involvements", body, format="json")
+    address = {"address_line_1": "1 New Street", "town": "Leeds", "postcode": "LS1 1AA"}
+    moved = client.post(f"/api/v1/children/{world.child.contactpoint_id}/address", address, format="json")
+    assert archived.status_code == unknown.status_code == moved.status_code == 404
+    without_address = [{k: v for k, v in r.json().items() if k != "instance"} for r in (archived, unknown)]
+    assert without_address[0] == without_address[1]
+    assert Involvement.objects.count() == rows_before
+    refusals = AuditEvent.objects.filter(event_type=EventType.CHANGE, outcome=Outcome.DENIED)
+    assert [world.child.contactpoint_id] in [event.child_ids for event in refusals]
 
 
 def _entries(body) -> list:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from contactpoint.access import permissions as p
 from contactpoint.access.actors import Actor
+from contactpoint.records.models import Child
 from contactpoint.records.selectors import OwnInvolvement, own_involvement
 from contactpoint.records.services import (
     ChangeConflict,
@@ -30,6 +31,7 @@ from contactpoint.records.services import (
     involvement_dates_check,
     own_involvement_record,
 )
+from contactpoint.retention.selectors import changes_refused_if_archived
 
 from .forms import RECORDABLE_SERVICES, EndInvolvementForm, InvolvementForm
 from .record_views import actor_for, child_or_404
@@ -47,6 +49,13 @@ def _recorder(request: HttpRequest) -> Actor:
     if not actor.can(p.RECORD_INVOLVEMENT):
         raise PermissionDenied("Your role cannot record involvements.")
     return actor
+
+
+def _open_child(contactpoint_id: str) -> Child:
+    """The child, when its record is open to changes (an archived one is not: 403, as its record)."""
+    child = child_or_404(contactpoint_id)
+    changes_refused_if_archived(child.pk)
+    return child
 
 
 def _pending(request: HttpRequest, contactpoint_id: str) -> tuple[InvolvementAnswers, str] | None:
@@ -77,7 +86,7 @@ def _version(own: OwnInvolvement | None) -> str:
 @require_http_methods(["GET", "POST"])
 def involvement_edit(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
     actor = _recorder(request)
-    child = child_or_404(contactpoint_id)
+    child = _open_child(contactpoint_id)
     if request.method == "POST":
         form = InvolvementForm(request.POST)
         # The version the question page was shown with; a form posted without it starts from now.
@@ -108,7 +117,7 @@ def involvement_edit(request: HttpRequest, contactpoint_id: str) -> HttpResponse
 @require_http_methods(["GET", "POST"])
 def involvement_check(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
     actor = _recorder(request)
-    child = child_or_404(contactpoint_id)
+    child = _open_child(contactpoint_id)
     pending = _pending(request, child.contactpoint_id)
     if pending is None:
         return redirect("web:involvement_edit", child.contactpoint_id)
@@ -154,7 +163,7 @@ def _text(refusal: Exception) -> str:
 @require_http_methods(["GET", "POST"])
 def involvement_end(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
     actor = _recorder(request)
-    child = child_or_404(contactpoint_id)
+    child = _open_child(contactpoint_id)
     own = own_involvement(actor=actor, child=child)
     if own is None or own.end_date is not None:
         raise Http404("You have no current involvement with this child.")
@@ -182,7 +191,7 @@ def involvement_end(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def involvement_end_check(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
     actor = _recorder(request)
-    child = child_or_404(contactpoint_id)
+    child = _open_child(contactpoint_id)
     stored = request.session.get(PENDING_END.format(child.contactpoint_id))
     own: OwnInvolvement | None = own_involvement(actor=actor, child=child)
     if not isinstance(stored, dict) or own is None:
