@@ -86,6 +86,17 @@ def test_a_forged_or_stale_signature_is_refused_by_the_check():
     assert not signature_verify("s3cret", "garbage", body)
 
 
+def test_a_scheduler_can_enqueue_the_sweep_as_a_task(world, receiver):
+    """The task a scheduler enqueues does what `notify_dispatch` does (docs/notifications.md)."""
+    from contactpoint.notifications.tasks import dispatch_task
+
+    subscribe(world, receiver)
+    move(world)
+    result = dispatch_task.enqueue()
+    assert result.return_value["delivered"] >= 1  # the inboxes and the one webhook
+    assert [body["child"] for body in receiver.acted_on] == [world.child.contactpoint_id]
+
+
 def test_only_the_kinds_subscribed_to_are_sent(world, receiver):
     subscribe(world, receiver, kinds=[EventKind.SHIELD_ADDED])
     move(world)
