@@ -50,7 +50,7 @@ def access_reason(request: Request) -> str:
 
 
 def refuse_role(
-    actor: Actor, contactpoint_id: str, message: str, *, event_type: str = EventType.VIEW
+    actor: Actor, contactpoint_id: str, message: str, *, event_type: EventType = EventType.VIEW
 ) -> exceptions.PermissionDenied:
     """A refusal that holds for every child: audited, then 403."""
     audit_record(
