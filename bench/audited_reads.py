@@ -261,9 +261,9 @@ def _worker(seconds: float, what: str) -> tuple[int, float]:
 
 def side_by_side(args: argparse.Namespace) -> None:
     """Part 1: each tree in its own process and database, the cases in alternating rounds."""
-    trees = {"new": (str(TREE), DATABASE)}
+    trees = {"new": (str(TREE), args.database)}
     if args.baseline_tree:
-        trees = {"baseline": (str(Path(args.baseline_tree).resolve()), DATABASE + "_base"), **trees}
+        trees = {"baseline": (str(Path(args.baseline_tree).resolve()), args.database + "_base"), **trees}
     servers = {label: Server(tree, database, args.children) for label, (tree, database) in trees.items()}
     runs = [(label, case, "contactpoint.access.door") for case in CASES for label in servers]
     if args.baseline_door:
@@ -309,7 +309,7 @@ def side_by_side(args: argparse.Namespace) -> None:
 
 def throughput(args: argparse.Namespace) -> None:
     """Parts 2 and 3: audited views, then events alone, from P processes at once."""
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     spawn = multiprocessing.get_context("spawn")
     for what in ("views", "events"):
         for processes in (int(p) for p in args.processes.split(",") if p):
@@ -336,7 +336,7 @@ def main() -> None:
     parser.add_argument("--baseline-tree", default="", help="an earlier export of the code to time alongside")
     parser.add_argument("--baseline-door", default="", help="an earlier door module to time alongside")
     parser.add_argument("--serve", default="", help=argparse.SUPPRESS)
-    parser.add_argument("--database", default=DATABASE, help=argparse.SUPPRESS)
+    parser.add_argument("--database", default=DATABASE, help="made afresh; the baseline tree's gets _base")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.database, args.children)
@@ -350,6 +350,7 @@ def main() -> None:
         f"--rounds {args.rounds} --processes '{args.processes}' --seconds {args.seconds:g}"
         + (f" --baseline-tree {args.baseline_tree}" if args.baseline_tree else "")
         + (f" --baseline-door {args.baseline_door}" if args.baseline_door else "")
+        + (f" --database {args.database}" if args.database != DATABASE else "")
     )
 
 
