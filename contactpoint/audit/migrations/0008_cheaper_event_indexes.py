@@ -8,7 +8,9 @@
 
 On PostgreSQL the new indexes are built, and the old dropped, CONCURRENTLY (the migration is not
 atomic), so a large log keeps taking events while this runs; reports stay indexed throughout
-because each replacement exists before what it replaces is dropped.
+because each replacement exists before what it replaces is dropped. Run it as the tables' owner
+(docs/audit.md). If it is interrupted, a half-built index is left INVALID under its name and
+IF NOT EXISTS would keep it: drop such an index (psql's \\d marks it INVALID) and migrate again.
 """
 
 from django.db import migrations, models
