@@ -8,6 +8,8 @@ import datetime
 import functools
 import hashlib
 import json
+import os
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -42,12 +44,17 @@ HASHED_FIELDS = (
 _SEALER_LOCK = 0x43505F4155444954  # "CP_AUDIT": one sealer at a time on PostgreSQL
 
 
+# json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False), without making
+# a new encoder for every event: the bytes are the same, so every entry ever signed still verifies.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(values: dict[str, Any]) -> bytes:
     """The exact bytes an event's MAC and chain hash commit to."""
     content = {field: values[field] for field in HASHED_FIELDS}
     content["uid"] = str(content["uid"])
     content["occurred_at"] = _utc(content["occurred_at"]).isoformat()
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL_JSON.encode(content).encode()
 
 
 def _utc(moment: datetime.datetime) -> datetime.datetime:
@@ -66,7 +73,7 @@ def audit_record(
     client: str = "",
 ) -> AuditEvent:
     """Writes the event (signed with the current audit key) and returns it."""
-    uid, now = uuid.uuid4(), timezone.now()
+    uid, now = event_uid(), timezone.now()
     if details and isinstance(details.get("criteria"), dict):
         details = {**details, "criteria": criteria_seal(details["criteria"], uid=uid, moment=now)}
     values: dict[str, Any] = {
@@ -86,8 +93,22 @@ def audit_record(
         "details": details or {},
     }
     signing = keys.key_id()
-    row = {**values, "mac": keys.signed_by(signing, canonical(values)), "key_id": signing}
-    return AuditEvent(id=_insert(row), **row)
+    row = {**values, "mac": keys.signed_by(signing, canonical(values)), "key_id": signing, "id": None}
+    row["id"] = _insert(row)
+    names = _attnames()
+    return AuditEvent.from_db(connection.alias, names, [row[name] for name in names])
+
+
+def event_uid() -> uuid.UUID:
+    """A UUID version 7 (RFC 9562): the millisecond, then 74 random bits.
+
+    Unique like a version 4, but in time order, so each new entry of the uid's unique index lands
+    on the index's last page instead of a random one of a log of a hundred million rows (a random
+    page is a read from disk when cold and, after every checkpoint, a whole page in the WAL).
+    """
+    random = int.from_bytes(os.urandom(10))
+    value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (random >> 62 & 0xFFF) << 64 | 0b10 << 62
+    return uuid.UUID(int=value | random & (1 << 62) - 1)
 
 
 _COLUMNS = ("mac", "key_id", *HASHED_FIELDS)
@@ -96,18 +117,27 @@ _COLUMNS = ("mac", "key_id", *HASHED_FIELDS)
 def _insert(values: dict[str, Any]) -> int:
     """One INSERT through the fields' own conversions, without building a model instance or
     compiling a query per event: every search and view writes one (docs/benchmarks.md)."""
-    fields = _fields()
+    parameters = [
+        values[name] if field is None else field.get_db_prep_save(values[name], connection)
+        for name, field in _fields()
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _insert_sql(connection.vendor),
-            [field.get_db_prep_save(values[name], connection) for name, field in fields],
-        )
+        cursor.execute(_insert_sql(connection.vendor), parameters)
         return cursor.fetchone()[0]
 
 
 @functools.cache
 def _fields() -> tuple[tuple[str, Any], ...]:
-    return tuple((name, AuditEvent._meta.get_field(name)) for name in _COLUMNS)
+    """Each column and the field that converts its value for the database; None for the strings
+    and the integer, which audit_record builds as the database takes them."""
+    fields = ((name, AuditEvent._meta.get_field(name)) for name in _COLUMNS)
+    as_is = {"CharField", "BigIntegerField"}
+    return tuple((name, None if field.get_internal_type() in as_is else field) for name, field in fields)
+
+
+@functools.cache
+def _attnames() -> tuple[str, ...]:
+    return tuple(field.attname for field in AuditEvent._meta.concrete_fields)
 
 
 @functools.cache
