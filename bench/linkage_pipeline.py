@@ -29,11 +29,12 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=30000)
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--sample", type=int, default=500)
+    parser.add_argument("--database", help="the database to recreate (contactpoint_bench_pipeline_N)")
     args = parser.parse_args()
 
     import linkage_quality as lq
 
-    lq.setup_django(lq.fresh_database(f"contactpoint_bench_pipeline_{args.children}"))
+    lq.setup_django(lq.fresh_database(args.database or f"contactpoint_bench_pipeline_{args.children}"))
     import tempfile
 
     directory = lq.population(

@@ -11,9 +11,10 @@ link run leaves for the search to read, with COPY, straight from the synthetic g
 - one `SourceRecord` per feed row the generator renders (nicknames, typos, stale addresses,
   swapped dates, former surnames), validated by the loader's own `RowValidator` (rows it would
   quarantine are left out), linked to that child;
-- the linked records' `CandidateKey` rows, computed by the same `candidate_keys` linkage writes;
-- the secondary indexes (the key B-tree, the trigram GIN index of migration linkage 0002) built
-  after the COPY, as a restore would, instead of row by row.
+- the linked records' blind `CandidateKey` rows (blocking keys and family-name trigrams within
+  the birth date), computed by the same `record_keys` linkage writes, under the database's index key;
+- the secondary indexes (the key B-tree) built after the COPY, as a restore would, instead of
+  row by row.
 
 Not written: carers, schools, GPs, involvements, identifiers and the records' extras (a search
 reads none of them), review items, link history. `children.csv` (the people, for the query
@@ -123,6 +124,7 @@ class _Context:
     files: dict[str, Any]
     validators: dict[str, Any]
     areas: dict[str, int]
+    index_key: bytes
     first_child: int
     first_record: int
 
@@ -134,6 +136,7 @@ class _Context:
         from contactpoint.feeds.models import FeedFile
         from contactpoint.feeds.services import sources_sync
         from contactpoint.feeds.validation import RowValidator
+        from contactpoint.linkage.blind import index_keys
         from contactpoint.records import services
         from contactpoint.records.models import Organisation, OrganisationKind, Source
         from contactpoint.synthetic.feeds import FEED_SOURCES, _write_organisations
@@ -167,6 +170,7 @@ class _Context:
             areas=dict(
                 Organisation.objects.filter(kind=OrganisationKind.LOCAL_AUTHORITY).values_list("code", "pk")
             ),
+            index_key=index_keys(fresh=True)[0],
             first_child=_next_id("records_child"),
             first_record=_next_id("feeds_sourcerecord"),
         )
@@ -188,8 +192,7 @@ class _Batch:
         self.tables: dict[str, list[tuple]] = {name: [] for name in COLUMNS}
 
     def add(self, index: int, child, rows: list[tuple[str, dict[str, str]]], renderer) -> str:
-        from contactpoint.linkage.frame import record_features
-        from contactpoint.linkage.model import candidate_keys
+        from contactpoint.linkage.candidates import record_keys
         from contactpoint.records.services import contactpoint_id_generate
         from contactpoint.synthetic.reference import LOCAL_AUTHORITIES
 
@@ -243,10 +246,8 @@ class _Batch:
                     child_pk,
                 )
             )
-            features = record_features({"pk": pk, "source__code": source, **values})
-            self.tables["linkage_candidatekey"].extend(
-                (pk, child_pk, key) for key in candidate_keys(features)
-            )
+            keys = record_keys({"pk": pk, "source__code": source, **values}, context.index_key)
+            self.tables["linkage_candidatekey"].extend((pk, child_pk, key) for key in keys)
         return contactpoint_id
 
     def write(self) -> dict[str, int]:

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 PG = ["-h", "127.0.0.1", "-U", "postgres"]
-PORT = 8765
+PORT = int(os.environ.get("CONTACTPOINT_BENCH_PORT", "8765"))  # another run on the machine: set another
 
 
 def database_url(name: str) -> str:
@@ -190,13 +190,17 @@ def _children_of(directory: Path, wanted: set[str]) -> dict[str, set[str]]:
 
 
 def serve(name: str, workers: int, threads: int) -> subprocess.Popen:
+    from contactpoint.audit.keys import configured_keys
+
+    # The build's KEK: the candidate index key it wrapped must open in the server (linkage.blind).
+    kek = ",".join(k.hex() for k in configured_keys("CONTACTPOINT_DATA_KEK", what="data key-encryption key"))
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "contactpoint.settings.production",
         "DATABASE_URL": database_url(name),
         "DJANGO_SECRET_KEY": secrets.token_hex(32),
         "CONTACTPOINT_AUDIT_KEY": os.environ.get("CONTACTPOINT_AUDIT_KEY", secrets.token_hex(32)),
-        "CONTACTPOINT_DATA_KEK": os.environ.get("CONTACTPOINT_DATA_KEK", secrets.token_hex(32)),
+        "CONTACTPOINT_DATA_KEK": kek,
         "CONTACTPOINT_TOMBSTONE_KEY": os.environ.get("CONTACTPOINT_TOMBSTONE_KEY", secrets.token_hex(32)),
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -422,10 +426,11 @@ def main() -> None:
         help="write the index as if linked (bench/search_direct.py) instead of loading and linking",
     )
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--database", help="the kept database's name (default cp_searchbench_[direct_]N)")
     parser.add_argument("--profile", type=int, default=0, help="profile N searches in-process and stop")
     parser.add_argument("--explain", type=int, default=0, help="query plans of N searches' candidates")
     args = parser.parse_args()
-    name = f"cp_searchbench_{'direct_' if args.direct else ''}{args.children}"
+    name = args.database or f"cp_searchbench_{'direct_' if args.direct else ''}{args.children}"
     building = build_direct if args.direct else build
     directory = building(name, args.children, args.seed, rebuild=args.rebuild)
     if args.build_only:

@@ -1,24 +1,29 @@
-"""The candidate index: blocking keys of linked records, and finding candidates by them.
+"""The candidate index: blind blocking keys of linked records, and finding candidates by them.
 
-Two ways in, both answered by database indexes: the blocking keys (exact and phonetic, computed
+Two ways in, both answered by the key index: the blocking keys (exact and phonetic, computed
 here in Python so that every database holds the same `CandidateKey` rows), and a family name
-spelled so differently that its sound changed, within a birth date (a trigram index on
-PostgreSQL, migration linkage 0002; a birth-date index and the same trigram measure in Python on
-SQLite, where the demo's volumes make that cheap).
+spelled so differently that its sound changed, within a birth date: each linked record also has
+one key per trigram of its family name inside its birth date, and a record sharing enough of the
+typed name's trigrams on that date is a candidate. Every key is stored and looked up blind
+(linkage.blind), so neither way in reads or opens a record's values.
 """
 
 import datetime
+import math
 import re
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
 from contactpoint.feeds.loader import bulk_insert
 from contactpoint.feeds.models import SourceRecord
 
+from .blind import LIVE_KEYS_TTL, blind, blinds, index_key_add, index_keys, index_keys_retire
 from .features import Features
 from .frame import RECORD_FIELDS, record_features
 from .model import candidate_keys
@@ -27,21 +32,66 @@ from .models import CandidateKey
 MAX_CANDIDATE_RECORDS = 2000  # a query matching more than this is far too vague to rank
 
 
+def record_keys(row: dict[str, Any], index_key: bytes) -> list[bytes]:
+    """A record's blind keys: its blocking keys and its family name's trigrams in its birth date."""
+    texts = candidate_keys(record_features({name: row[name] for name in RECORD_FIELDS}))
+    texts += trigram_keys(row["family_name"] or "", row["date_of_birth"])
+    return [blind(index_key, text) for text in dict.fromkeys(texts)]
+
+
+def trigram_keys(family: str, born: datetime.date | str | None) -> list[str]:
+    if not born or not family.strip():
+        return []
+    day = born if isinstance(born, str) else born.isoformat()
+    return [f"t:{day}|{trigram}" for trigram in sorted(trigrams(family))]
+
+
 def candidate_keys_write(*, rows: list[dict], replace: bool) -> int:
     """Key records whose values the caller has just read; `replace=False` when they have no keys yet."""
     if replace:
         CandidateKey.objects.filter(record_id__in=[row["pk"] for row in rows]).delete()
+    newest = index_keys(fresh=True)[0]
     keyed = [
         [row["pk"], row["child_id"], key]
         for row in rows
         if row["child_id"] is not None and row["withdrawn_at"] is None
-        for key in candidate_keys(record_features({name: row[name] for name in RECORD_FIELDS}))
+        for key in record_keys(row, newest)
     ]
     bulk_insert(CandidateKey._meta.db_table, ["record_id", "child_id", "key"], keyed)
     return len(keyed)
 
 
-TRIGRAM_THRESHOLD = 0.3  # pg_trgm's default `similarity_threshold`, which the `%` operator uses
+def candidate_index_rebuild(*, batch_size: int = 5000, say=lambda _: None) -> int:
+    """Re-key every linked record under the newest index key (a rotation, or a restore)."""
+    linked = SourceRecord.objects.filter(child__isnull=False, withdrawn_at__isnull=True).order_by("pk")
+    done, last = 0, 0
+    while True:
+        with transaction.atomic():
+            batch = linked.filter(pk__gt=last).values(*RECORD_FIELDS, "child_id", "withdrawn_at")
+            rows = list(batch[:batch_size])
+            if not rows:
+                return done
+            candidate_keys_write(rows=rows, replace=True)
+        done += len(rows)
+        last = rows[-1]["pk"]
+        say(f"  re-keyed {done} records")
+
+
+def index_key_rotate(*, wait: float = LIVE_KEYS_TTL, say=lambda _: None) -> int:
+    """A new index key, the index rebuilt under it, the older keys deleted; returns records re-keyed.
+
+    Searches blind under every live key meanwhile; before the old key goes, this waits until every
+    process has re-read its live keys (LIVE_KEYS_TTL), so none still looks up under the old key only.
+    """
+    started = time.monotonic()
+    newest = index_key_add()
+    done = candidate_index_rebuild(say=say)
+    time.sleep(max(0.0, wait - (time.monotonic() - started)))
+    index_keys_retire(older_than=newest)
+    return done
+
+
+TRIGRAM_THRESHOLD = 0.3  # pg_trgm's default `similarity_threshold`, the measure this index keeps
 
 
 def candidates_by_child(
@@ -54,44 +104,45 @@ def candidates_by_child(
     """Features of every linked record sharing a key, grouped by child (at most `limit` records).
 
     `similar_family` (a family name as typed, and birth dates) adds the linked records born on one
-    of those dates whose family name is trigram-similar to it: a typo that changed the name's
-    sound (and so its phonetic key) still finds the child when the birth date is right.
+    of those dates that share at least TRIGRAM_THRESHOLD of the typed name's trigrams: a typo
+    that changed the name's sound (and so its phonetic key) still finds the child when the birth
+    date is right. That is looser than trigram similarity (which also counts the record's own
+    trigrams, which the index does not reveal), never stricter: the match model ranks them after.
     """
-    keys = sorted(set(keys))
+    live = index_keys()
+    exact = blinds(live, sorted(set(keys)))
     family, dates = similar_family if similar_family else ("", ())
-    if family.strip() and dates and connection.vendor == "postgresql":
-        return _features_by_child(pk__in=_keyed_or_similar(keys, family, dates, limit, exclude_record))
-    found = CandidateKey.objects.filter(key__in=keys)
-    if exclude_record is not None:
-        found = found.exclude(record_id=exclude_record)
-    record_ids = list(found.values_list("record_id", flat=True).distinct()[:limit])
-    if family.strip() and dates:
-        record_ids = list(dict.fromkeys([*record_ids, *_similar_family_scan(family, dates)]))[:limit]
-    return _features_by_child(pk__in=record_ids)
-
-
-def _keyed_or_similar(
-    keys: list[str], family: str, dates: Sequence[datetime.date], limit: int, exclude_record: int | None
-) -> RawSQL:
-    """One statement for both ways in, so a search pays one round trip for its candidates.
-
-    The second branch is answered by the GIN index `sourcerecord_dob_family_trgm` (btree_gin for
-    the date, pg_trgm for the name); see docs/benchmarks.md for its plan at a million children.
-    """
-    return RawSQL(
-        "SELECT record_id FROM linkage_candidatekey WHERE key = ANY(%s) AND record_id <> %s"
-        " UNION SELECT id FROM feeds_sourcerecord WHERE date_of_birth = ANY(%s)"
-        " AND upper(family_name) %% %s AND child_id IS NOT NULL AND id <> %s LIMIT %s",
-        [keys, exclude_record or 0, list(dates), family.upper(), exclude_record or 0, limit],
+    grams = [key for day in dates for key in trigram_keys(family, day)]
+    needed = max(1, math.ceil(TRIGRAM_THRESHOLD * len(trigrams(family)))) if grams else 0
+    return _features_by_child(
+        pk__in=_keyed_or_similar(exact, blinds(live, grams), needed, limit, exclude_record or 0)
     )
 
 
-def _similar_family_scan(family: str, dates: Sequence[datetime.date]) -> list[int]:
-    """The same question without pg_trgm: the birth-date index, then the trigram measure here."""
-    rows = SourceRecord.objects.filter(
-        date_of_birth__in=list(dates), child__isnull=False, withdrawn_at__isnull=True
-    ).values_list("pk", "family_name")
-    return [pk for pk, name in rows if trigram_similarity(name, family) >= TRIGRAM_THRESHOLD]
+def _keyed_or_similar(
+    exact: list[bytes], grams: list[bytes], needed: int, limit: int, exclude: int
+) -> RawSQL:
+    """One statement for both ways in, so a search pays one round trip for its candidates.
+
+    Only placeholders are formatted into the SQL; every value is a parameter.
+    """
+    exact_in, exact_params = _any(exact)
+    sql = f"SELECT record_id FROM linkage_candidatekey WHERE key {exact_in} AND record_id <> %s"  # noqa: S608
+    params: list[Any] = [*exact_params, exclude]
+    if grams:
+        grams_in, grams_params = _any(grams)
+        sql += (
+            f" UNION SELECT record_id FROM linkage_candidatekey WHERE key {grams_in}"  # noqa: S608
+            " AND record_id <> %s GROUP BY record_id HAVING count(*) >= %s"
+        )
+        params += [*grams_params, exclude, needed]
+    return RawSQL(f"SELECT record_id FROM ({sql}) AS found LIMIT %s", [*params, limit])  # noqa: S608, S611
+
+
+def _any(values: list[bytes]) -> tuple[str, list[Any]]:
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [values]
+    return f"IN ({', '.join(['%s'] * len(values)) or 'NULL'})", list(values)
 
 
 _WORDS = re.compile(r"[^\W_]+")

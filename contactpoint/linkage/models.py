@@ -8,14 +8,30 @@ from contactpoint.records.models import Child
 
 class CandidateKey(models.Model):
     """One blocking key of one linked source record: the index search and incremental linkage
-    use to find candidates without scanning (see `model.BLOCKING_KEYS`)."""
+    use to find candidates without scanning (see `model.BLOCKING_KEYS`), or one trigram of its
+    family name within its birth date. Stored blind (an HMAC under an `IndexKey`, see
+    linkage.blind): the index holds no name, birth date or identifier a dump could read."""
 
     record = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="+")
     child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=120)
+    key = models.BinaryField(max_length=16)
 
     class Meta:
         indexes = [models.Index(fields=["key"], name="linkage_candidatekey_key")]
+
+
+class IndexKey(models.Model):
+    """A key the candidate index is blinded with, wrapped by the newest data KEK.
+
+    Rotated on the backup cycle (`contactpoint rotate_index_key`: a new key, the index rebuilt
+    under it, the old one deleted), so a stolen old backup's blind keys cannot be tested against a
+    dictionary of names and birth dates once the KEK that wrapped its index key is retired.
+    """
+
+    key_id = models.CharField(max_length=32, unique=True)
+    wrapped = models.BinaryField()
+    kek_id = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class RunKind(models.TextChoices):

@@ -29,6 +29,7 @@ from contactpoint.audit.criteria import criteria_keys_destroy
 from contactpoint.audit.models import AuditCheckpoint, EventType
 from contactpoint.audit.services import audit_record, chain_seal
 from contactpoint.feeds.models import DataQualityWarning, FeedFile, QuarantinedRow, SourceRecord
+from contactpoint.linkage.models import IndexKey
 from contactpoint.records.models import Child, ChildIdentifier, ChildName, Practitioner
 from contactpoint.records.statutory import models_holding_child_data
 
@@ -87,6 +88,7 @@ def proof_nothing_readable(needles: list[str]) -> Proof:
     held child data is empty."""
     remaining = {m._meta.label: m._default_manager.count() for m in _child_data_models()}
     remaining["retention.ChildDataKey"] = ChildDataKey.objects.count()
+    remaining["linkage.IndexKey"] = IndexKey.objects.count()
     found: list[str] = []
     tables = rows = 0
     pattern = re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE) if needles else None
@@ -141,6 +143,7 @@ def everything_destroy() -> tuple[Counter[str], list[str]]:
         Practitioner.objects.all(),
         Destruction.objects.all(),  # the per-child ledger: the certificate's counts replace it
         ChildDataKey.objects.all(),
+        IndexKey.objects.all(),  # what blinded the (now empty) candidate index, in backups too
     ):
         _, per_model = queryset.delete()
         rows.update({label: n for label, n in per_model.items() if n})

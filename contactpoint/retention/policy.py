@@ -91,7 +91,7 @@ RULES: tuple[Rule, ...] = (
         "Another child's record once sat in this child: keep its link, forget this child.",
     ),
     Rule("linkage.RecordLink", "record", OnDestroy.DELETE, "Links of the child's records.", "record__child"),
-    Rule("linkage.CandidateKey", "child", OnDestroy.DELETE, "Blocking keys: plaintext-derived search index."),
+    Rule("linkage.CandidateKey", "child", OnDestroy.DELETE, "Blocking keys: the blind search index."),
     Rule(
         "linkage.CandidateKey", "record", OnDestroy.DELETE, "Blocking keys of its records.", "record__child"
     ),

@@ -82,6 +82,7 @@ NO_CHILD_DATA_COMMANDS = {
     "demo_code": "prints the demo authenticator's current code",
     "apply_retention": "prints what it archived or destroyed: action, ContactPoint ID, basis, date",
     "rotate_data_keys": "rewraps data keys; prints counts per key id",
+    "rotate_index_key": "re-keys the blind candidate index; prints counts",
     "decommission": "destroys the data; prints the certificate's path and its check",
     "record_correction": "writes a correction (audited as a change); prints the notice owed",
     "notify_dispatch": "delivers notifications (each send checked by the door and audited); prints counts",

@@ -1,9 +1,21 @@
-"""The trigram candidate branch: the Python measure is pg_trgm's, and PostgreSQL has its index."""
+"""The blind candidate index: what it stores, the trigram branch within a birth date, rotation."""
+
+import datetime
 
 import pytest
 from django.db import connection
 
-from contactpoint.linkage.candidates import TRIGRAM_THRESHOLD, trigram_similarity
+from contactpoint.feeds.models import SourceRecord
+from contactpoint.linkage.blind import BLIND_BYTES, blind, index_key_add, index_keys, index_keys_rewrap
+from contactpoint.linkage.candidates import (
+    TRIGRAM_THRESHOLD,
+    candidates_by_child,
+    index_key_rotate,
+    trigram_similarity,
+)
+from contactpoint.linkage.models import CandidateKey, IndexKey
+from contactpoint.linkage.services import link_run
+from contactpoint.linkage.tests.helpers import load, person
 
 PAIRS = [
     ("Hartley", "HATRLEY"),
@@ -35,8 +47,82 @@ def test_similarity_agrees_with_pg_trgm():
 
 
 @pytest.mark.django_db
-def test_the_migration_indexes_linked_records_by_birth_date():
+def test_no_index_over_family_names_in_the_clear_is_left():
     with connection.cursor() as cursor:
         indexes = connection.introspection.get_constraints(cursor, "feeds_sourcerecord")
-    name = "sourcerecord_dob_family_trgm" if connection.vendor == "postgresql" else "sourcerecord_dob_linked"
-    assert name in indexes
+    assert not {"sourcerecord_dob_family_trgm", "sourcerecord_dob_linked"} & set(indexes)
+
+
+@pytest.fixture
+def linked(tmp_path):
+    load(
+        tmp_path,
+        "gp_registration",
+        [
+            person("G1", given_name="William", family_name="Hartley", nhs_number="9434765919"),
+            person("G2", given_name="Amara", family_name="Okafor", date_of_birth="2015-12-03"),
+        ],
+    )
+    link_run()
+
+
+def _found(family: str, born: datetime.date) -> set[int]:
+    found = candidates_by_child([], similar_family=(family, [born]))
+    return set(found)
+
+
+@pytest.mark.django_db
+def test_the_index_holds_blind_keys_only(linked):
+    stored = [bytes(key) for key in CandidateKey.objects.values_list("key", flat=True)]
+    assert stored and all(len(key) == BLIND_BYTES for key in stored)
+    dump = b"".join(stored)
+    for clear in (b"HARTLEY", b"Hartley", b"hartley", b"2015-03-14", b"9434765919", b"har", b"HAR"):
+        assert clear not in dump
+    # Under the index key they are the record's blocking keys and its family name's trigrams.
+    (key,) = index_keys(fresh=True)
+    assert blind(key, "0:9434765919") in stored
+    assert blind(key, "t:2015-03-14|har") in stored
+
+
+@pytest.mark.django_db
+def test_trigrams_find_a_misspelt_family_name_only_within_its_birth_date(linked):
+    william = SourceRecord.objects.get(source_record_id="G1").child_id
+    assert _found("Hatrley", datetime.date(2015, 3, 14)) == {william}
+    assert _found("Hatrley", datetime.date(2015, 3, 15)) == set()
+    assert _found("Nowak", datetime.date(2015, 3, 14)) == set()
+
+
+@pytest.mark.django_db
+def test_rotation_rekeys_the_index_and_deletes_the_old_key(linked):
+    (old,) = index_keys(fresh=True)
+    before = {bytes(k) for k in CandidateKey.objects.values_list("key", flat=True)}
+    assert index_key_rotate(wait=0) == 2
+    (new,) = index_keys(fresh=True)
+    after = {bytes(k) for k in CandidateKey.objects.values_list("key", flat=True)}
+    assert new != old and IndexKey.objects.count() == 1
+    assert not before & after and len(after) == len(before)
+    assert blind(new, "0:9434765919") in after
+    william = SourceRecord.objects.get(source_record_id="G1").child_id
+    assert _found("Hatrley", datetime.date(2015, 3, 14)) == {william}
+
+
+@pytest.mark.django_db
+def test_during_a_rotation_searches_find_records_keyed_under_either_key(linked):
+    index_keys(fresh=True)
+    index_key_add()  # nothing re-keyed yet: every row is still under the older key
+    william = SourceRecord.objects.get(source_record_id="G1").child_id
+    assert _found("Hatrley", datetime.date(2015, 3, 14)) == {william}
+    assert william in candidates_by_child(["0:9434765919"])
+
+
+@pytest.mark.django_db
+def test_index_keys_are_wrapped_by_the_kek_and_rewrapped_with_it(linked, settings):
+    from contactpoint.retention.crypto import data_keys_by_kek, kek_ring
+
+    index_keys(fresh=True)
+    first = kek_ring().wrapping_id
+    assert IndexKey.objects.get().kek_id == first
+    settings.CONTACTPOINT_DATA_KEK = f"{settings.CONTACTPOINT_DATA_KEK},{'00' * 31}09"
+    assert index_keys_rewrap() == 1
+    assert IndexKey.objects.get().kek_id == kek_ring().wrapping_id != first
+    assert data_keys_by_kek()[kek_ring().wrapping_id] >= 1

@@ -16,6 +16,7 @@ from contactpoint.access.tests.factories import make_user
 from contactpoint.audit.criteria import criteria_open
 from contactpoint.audit.models import AuditEvent, EventType
 from contactpoint.audit.verify import verify_log
+from contactpoint.linkage.models import IndexKey
 from contactpoint.records.models import Child
 from contactpoint.retention.crypto import data_key_ensure
 from contactpoint.retention.decommission import proof_nothing_readable
@@ -58,6 +59,7 @@ def test_the_runbook_ends_access_destroys_everything_and_certifies_it(tmp_path):
     assert certificate["search_criteria_keys_destroyed"] == 1
     assert criteria_open(search.details, uid=search.uid) is None  # what was typed is gone for good
     assert not Child.objects.exists() and not ChildDataKey.objects.exists()
+    assert not IndexKey.objects.exists()  # the candidate index's blinding key went with the rest
     assert proof_nothing_readable(["Quennell", "Brackwater", "Tindall"]).clean
     # Nobody can act any more.
     assert Profile.objects.filter(suspended_at__isnull=True).count() == 0

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from contactpoint.audit.criteria import criteria_keys_rewrap
+from contactpoint.linkage.blind import index_keys_rewrap
 from contactpoint.retention.crypto import data_keys_by_kek, data_keys_rewrap, kek_ring
 
 
@@ -11,8 +12,10 @@ class Command(BaseCommand):
         newest = kek_ring().wrapping_id
         done = data_keys_rewrap()
         criteria = criteria_keys_rewrap()
+        index = index_keys_rewrap()
         self.stdout.write(
-            f"Rewrapped {done} data key(s) and {criteria} audit search-criteria key(s) "
+            f"Rewrapped {done} data key(s), {criteria} audit search-criteria key(s) and {index} "
+            "candidate index key(s) "
             f"with key-encryption key {newest}."
         )
         for kek_id, count in sorted(data_keys_by_kek().items()):
