@@ -35,8 +35,15 @@ from contactpoint.records.models import (
     Practitioner,
 )
 
+from .models import CandidateKey
+
 NHS_NUMBER_ISSUER = ("national_body", "X26")  # NHS England issues NHS numbers
 BATCH = 2000
+# Every table a materialisation pass writes row by row (practitioners are few and read back).
+MATERIALISED_TABLES = (
+    *(model._meta.db_table for model in services.ITEM_MODELS.values()),
+    CandidateKey._meta.db_table,
+)
 
 # What materialising needs of a source record, read as plain values: building model instances
 # for a million records costs more than everything else in the pass together.
@@ -333,17 +340,26 @@ def _date(text: str) -> datetime.date | None:
     return datetime.date.fromisoformat(text) if text else None
 
 
-def materialise(record_ids: list[int], *, materialiser: Materialiser, fresh: bool = False) -> list[Row]:
+def materialise(
+    record_ids: list[int],
+    *,
+    materialiser: Materialiser,
+    fresh: bool = False,
+    flagged: list[int] | None = None,
+) -> list[Row]:
     """Write the assertions of these linked records; returns the records' values as read.
 
     `fresh`: the index holds no assertions from these records (a first load), so there is
-    nothing of theirs to mark as history first.
+    nothing of theirs to mark as history first. `flagged`: those of the records marked
+    `needs_linking` (all of them when not given), whose flag is cleared; a run's moved records
+    are tracked by its ledger instead, so their wide rows are not written a second time.
     """
     records = list(SourceRecord.objects.filter(pk__in=record_ids).values(*RECORD_VALUES))
     for record in records:
         materialiser.add(record)
     materialiser.save(supersede=not fresh)
-    SourceRecord.objects.filter(pk__in=[r["pk"] for r in records if r["child_id"]]).update(
-        needs_linking=False
-    )
+    linked = {r["pk"] for r in records if r["child_id"]}
+    clear = sorted(linked if flagged is None else linked.intersection(flagged))
+    if clear:
+        SourceRecord.objects.filter(pk__in=clear).update(needs_linking=False)
     return records

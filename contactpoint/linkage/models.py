@@ -48,6 +48,35 @@ class LinkRun(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict)
+    dropped_for_pass = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Foreign keys and indexes a first pass dropped until it ends: [kind, table, name, "
+        "definition] (see firstpass).",
+    )
+
+
+class MaterialisedBatch(models.Model):
+    """One committed batch of a run's materialisation: the children whose values it wrote.
+
+    Written in the batch's own transaction, so the set of these rows is exactly what a stopped
+    run committed: the next run finishes the rest and skips these children. A ledger row per
+    batch, rather than clearing a flag on every record, because rewriting each wide source-record
+    row (and its indexes) cost as much as writing its values.
+    """
+
+    run = models.ForeignKey(LinkRun, on_delete=models.CASCADE, related_name="+")
+    first_child = models.BigIntegerField()
+    last_child = models.BigIntegerField()
+    records = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "first_child"], name="materialisedbatch_once"),
+            models.CheckConstraint(
+                condition=models.Q(first_child__lte=models.F("last_child")), name="materialisedbatch_range"
+            ),
+        ]
 
 
 class How(models.TextChoices):

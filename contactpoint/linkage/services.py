@@ -5,6 +5,7 @@ child most of its records already belonged to, so IDs only change hands through 
 audited merge (which leaves the merged ID resolving to the survivor) and come back on unmerge.
 """
 
+import bisect
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,11 +32,21 @@ from contactpoint.signposting import scope
 from . import engine
 from .candidates import candidate_keys_write, candidates_by_child
 from .features import Features
+from .firstpass import checks_deferred_to_end
 from .frame import RECORD_FIELDS, frame, record_features
 from .guard import contradiction, refusal
-from .materialise import Materialiser, materialise
+from .materialise import MATERIALISED_TABLES, Materialiser, materialise
 from .model import COMPARISONS, candidate_keys
-from .models import ChildMerge, How, LinkRun, RecordLink, ReviewItem, ReviewStatus, RunKind
+from .models import (
+    ChildMerge,
+    How,
+    LinkRun,
+    MaterialisedBatch,
+    RecordLink,
+    ReviewItem,
+    ReviewStatus,
+    RunKind,
+)
 from .scoring import MatchModel, Scored, current_model
 
 CHUNK = 2000
@@ -49,7 +60,7 @@ def link_run(*, full: bool = False, say: Say = lambda _: None) -> LinkRun:
     and its records' values are materialised from where it stopped, never twice.
     """
     for unfinished in LinkRun.objects.filter(finished_at__isnull=True).order_by("pk"):
-        unfinished.counts = unfinished.counts | {"resumed": _materialise_pending(say)}
+        unfinished.counts = unfinished.counts | {"resumed": _materialise_pending(say, run=unfinished)}
         unfinished.finished_at = timezone.now()
         unfinished.save(update_fields=["counts", "finished_at"])
     live = SourceRecord.objects.filter(withdrawn_at__isnull=True).count()
@@ -59,7 +70,7 @@ def link_run(*, full: bool = False, say: Say = lambda _: None) -> LinkRun:
     run = LinkRun.objects.create(kind=kind, model_version=model.version, engine=_engine())
     counts = _full_run(run, model, say) if kind == RunKind.FULL else _incremental_run(run, model, say)
     counts["shielded_as_possible_duplicates"] = _shield_possible_duplicates(run)
-    counts |= _materialise_pending(say)
+    counts |= _materialise_pending(say, run=run)
     run.counts = counts
     run.finished_at = timezone.now()
     run.save(update_fields=["counts", "finished_at"])
@@ -190,8 +201,12 @@ def _move(
     evidence: dict,
     how: str | None = None,
 ) -> None:
-    """Point records at their new children, with a history row each; they are re-materialised later."""
-    _point(moves)
+    """Point records at their new children, with a history row each; they are re-materialised later.
+
+    A run's moves are found again by their history rows (`_pending`), so the records' own rows are
+    written once here; moves outside a run (merges) flag their records instead.
+    """
+    _point(moves, flag=run is None)
     at = RecordLink._meta.get_field("at").get_db_prep_save(timezone.now(), connection)
     history = (
         [
@@ -219,23 +234,24 @@ def _move(
     bulk_insert(RecordLink._meta.db_table, columns, history)
 
 
-def _point(moves: list[tuple[int, int | None, int]]) -> None:
-    """Set each record's child: one UPDATE per 5,000 on PostgreSQL, one statement per row elsewhere."""
+def _point(moves: list[tuple[int, int | None, int]], *, flag: bool) -> None:
+    """Set each record's child and its `needs_linking` flag: one UPDATE per 5,000 on PostgreSQL,
+    one statement per row elsewhere."""
     table = connection.ops.quote_name(SourceRecord._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.executemany(
                 f"UPDATE {table} SET child_id = %s, needs_linking = %s WHERE id = %s",  # noqa: S608
-                [(child, True, record) for record, _, child in moves],
+                [(child, flag, record) for record, _, child in moves],
             )
             return
         for start in range(0, len(moves), 5000):
             chunk = moves[start : start + 5000]
             values = ", ".join(["(%s, %s)"] * len(chunk))
             cursor.execute(
-                f"UPDATE {table} AS r SET child_id = v.child, needs_linking = true "  # noqa: S608
+                f"UPDATE {table} AS r SET child_id = v.child, needs_linking = %s "  # noqa: S608
                 f"FROM (VALUES {values}) AS v(id, child) WHERE r.id = v.id",
-                [value for record, _, child in chunk for value in (record, child)],
+                [flag, *(value for record, _, child in chunk for value in (record, child))],
             )
 
 
@@ -670,50 +686,105 @@ def review_decide(*, item: ReviewItem, same_child: bool, by, actor: Actor | None
 # -- materialisation ---------------------------------------------------------------------------
 
 
-def _materialise_pending(say: Say = lambda _: None, *, watch: bool = True) -> dict[str, int]:
-    """Re-assert every record whose child changed, then re-key it; resumable (needs_linking).
+def _materialise_pending(
+    say: Say = lambda _: None, *, run: LinkRun | None = None, watch: bool = True
+) -> dict[str, int]:
+    """Re-assert every record whose child or values changed, then re-key it; resumable.
 
-    What the new values change for each child (its area, who works with it) is raised as
-    notification events in the same transaction, except on a first load (nothing was known, so
-    nothing is news) and when the caller raises its own (`watch=False`: merges).
+    A run's batches each commit a ledger row (`MaterialisedBatch`) with their values, so a run
+    that stopped is finished by the next from where it stopped. A first pass (no assertions
+    anywhere) checks the written rows' foreign keys and builds their indexes once at the end,
+    rather than row by row (`firstpass`). What the new values change for each child (its area, who
+    works with it) is raised as notification events in the same transaction, except on a first
+    load (nothing was known, so nothing is news) and when the caller raises its own
+    (`watch=False`: merges).
     """
     done = 0
     # No assertions anywhere (a first load): nothing to supersede, re-choose or re-key.
     fresh = not any(model._default_manager.exists() for model in records.ITEM_MODELS.values())
     materialiser = Materialiser()
-    pending = SourceRecord.objects.filter(needs_linking=True, child__isnull=False).order_by("child_id", "pk")
-    for ids in _by_whole_children(pending.values_list("pk", "child_id")):
-        with transaction.atomic():
-            previous = set() if fresh else _previous_children(ids)
-            watched: set[int] = set()
-            if watch and not fresh:
-                linked = SourceRecord.objects.filter(pk__in=ids).values_list("child_id", flat=True)
-                watched = {c for c in linked if c} | previous
-            with changes_watched(watched):
-                rows = materialise(ids, materialiser=materialiser, fresh=fresh)
-                for child in previous:
-                    records.child_values_choose(child=Child(pk=child))
-            candidate_keys_write(rows=rows, replace=not fresh)
-        done += len(ids)
-        say(f"  materialised {done} records")
+    pending = _pending(run)
+    with checks_deferred_to_end(run=run, tables=MATERIALISED_TABLES, start=fresh and bool(pending)):
+        for batch in _by_whole_children(pending):
+            with transaction.atomic():
+                _materialise_batch(batch, materialiser, fresh=fresh, watch=watch)
+                if run is not None:
+                    MaterialisedBatch.objects.create(
+                        run=run,
+                        first_child=batch.first_child,
+                        last_child=batch.last_child,
+                        records=len(batch.ids),
+                    )
+            done += len(batch.ids)
+            say(f"  materialised {done} records")
     return {"materialised": done}
 
 
-def _by_whole_children(rows: Iterable[tuple[int, int]]) -> Iterable[list[int]]:
-    """Chunks of about CHUNK records that never split a child's records (chosen once, in memory).
+def _materialise_batch(batch: "_Batch", materialiser: Materialiser, *, fresh: bool, watch: bool) -> None:
+    previous = set() if fresh else _previous_children(batch.ids)
+    watched: set[int] = set()
+    if watch and not fresh:
+        watched = set(batch.children) | previous
+    with changes_watched(watched):
+        rows = materialise(batch.ids, materialiser=materialiser, fresh=fresh, flagged=batch.flagged)
+        for child in previous:
+            records.child_values_choose(child=Child(pk=child))
+    candidate_keys_write(rows=rows, replace=not fresh)
 
-    Committed chunks clear their records' needs_linking, so a crashed run resumes where it stopped.
-    """
-    chunk: list[int] = []
-    last_child = None
-    for pk, child in rows:
-        if len(chunk) >= CHUNK and child != last_child:
-            yield chunk
-            chunk = []
-        chunk.append(pk)
-        last_child = child
-    if chunk:
-        yield chunk
+
+def _pending(run: LinkRun | None) -> list[tuple[int, int, bool]]:
+    """(record, child, flagged) to materialise, by child: the records flagged `needs_linking` and,
+    for a run, those it moved, less the children its committed batches already covered."""
+    wanted = Q(needs_linking=True)
+    if run is not None:
+        wanted |= Q(pk__in=RecordLink.objects.filter(run=run).values("record_id"))
+    rows = (
+        SourceRecord.objects.filter(wanted, child__isnull=False)
+        .order_by("child_id", "pk")
+        .values_list("pk", "child_id", "needs_linking")
+    )
+    if run is None:
+        return list(rows)
+    done = sorted(MaterialisedBatch.objects.filter(run=run).values_list("first_child", "last_child"))
+    starts = [first for first, _ in done]
+    return [row for row in rows if not _covered(row[1], done, starts)]
+
+
+def _covered(child: int, done: list[tuple[int, int]], starts: list[int]) -> bool:
+    at = bisect.bisect_right(starts, child) - 1
+    return at >= 0 and done[at][1] >= child
+
+
+@dataclass
+class _Batch:
+    ids: list[int]
+    children: list[int]
+    flagged: list[int]
+
+    @property
+    def first_child(self) -> int:
+        return self.children[0]
+
+    @property
+    def last_child(self) -> int:
+        return self.children[-1]
+
+
+def _by_whole_children(rows: Iterable[tuple[int, int, bool]]) -> Iterable[_Batch]:
+    """Batches of about CHUNK records that never split a child's records (chosen once, in memory),
+    so a batch is a range of children."""
+    batch = _Batch([], [], [])
+    for pk, child, flagged in rows:
+        if len(batch.ids) >= CHUNK and child != batch.last_child:
+            yield batch
+            batch = _Batch([], [], [])
+        batch.ids.append(pk)
+        if not batch.children or batch.children[-1] != child:
+            batch.children.append(child)
+        if flagged:
+            batch.flagged.append(pk)
+    if batch.ids:
+        yield batch
 
 
 def _previous_children(ids: Iterable[int]) -> set[int]:

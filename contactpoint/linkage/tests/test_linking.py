@@ -5,11 +5,19 @@ import datetime
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, connection
 
 from contactpoint.access.models import Shield
 from contactpoint.audit.models import AuditEvent, EventType
 from contactpoint.feeds.models import SourceRecord
-from contactpoint.linkage.models import ChildMerge, RecordLink, ReviewItem, ReviewStatus
+from contactpoint.linkage.models import (
+    ChildMerge,
+    LinkRun,
+    MaterialisedBatch,
+    RecordLink,
+    ReviewItem,
+    ReviewStatus,
+)
 from contactpoint.linkage.scoring import current_model
 from contactpoint.linkage.services import children_merge, link_run, merge_undo, review_decide
 from contactpoint.records.models import Child, ChildName
@@ -291,6 +299,22 @@ def test_the_quality_report_counts_sources_and_the_queue(tmp_path):
 
 
 def test_a_run_that_crashed_while_materialising_is_finished_by_the_next(tmp_path, monkeypatch):
+    _crash_on_second_batch(tmp_path, monkeypatch)
+    with pytest.raises(RuntimeError):
+        link_run()
+    assert 0 < ChildName.objects.count() < 5
+    stopped = LinkRun.objects.get(finished_at__isnull=True)
+    ledger = MaterialisedBatch.objects.filter(run=stopped)
+    assert sum(ledger.values_list("records", flat=True)) == ChildName.objects.count()  # what committed
+    monkeypatch.undo()
+    link_run()
+    assert ChildName.objects.count() == 5  # every record's name once: nothing lost, nothing twice
+    assert Child.objects.count() == 5
+    assert sum(ledger.values_list("records", flat=True)) == 5
+    assert not SourceRecord.objects.filter(needs_linking=True).exists()
+
+
+def _crash_on_second_batch(tmp_path, monkeypatch) -> None:
     from contactpoint.linkage import services
 
     rows = [
@@ -309,11 +333,62 @@ def test_a_run_that_crashed_while_materialising_is_finished_by_the_next(tmp_path
         return real(batch, **kwargs)
 
     monkeypatch.setattr(services, "materialise", crash_on_second_chunk)
+
+
+def _checks() -> set[tuple[str, str, str, str]]:
+    """The foreign keys and secondary indexes of the tables a materialisation pass writes."""
+    from contactpoint.linkage.materialise import MATERIALISED_TABLES
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'foreign_key', c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k "
+            "JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype = 'f' AND c.relname = ANY(%s) "
+            "UNION ALL SELECT 'index', c.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid "
+            "WHERE c.relname = ANY(%s) AND NOT x.indisprimary AND NOT x.indisunique",
+            [list(MATERIALISED_TABLES)] * 2,
+        )
+        return set(cursor.fetchall())
+
+
+def _stop_before_checks_come_back(tmp_path, monkeypatch) -> LinkRun:
+    """A first pass stopped the hard way: no chance to put back what it dropped."""
+    from contactpoint.linkage import firstpass
+
+    _crash_on_second_batch(tmp_path, monkeypatch)
+    monkeypatch.setattr(firstpass, "checks_restore", lambda **_: None)
     with pytest.raises(RuntimeError):
         link_run()
-    assert 0 < ChildName.objects.count() < 5
-    monkeypatch.setattr(services, "materialise", real)
+    monkeypatch.undo()
+    return LinkRun.objects.get(finished_at__isnull=True)
+
+
+def test_a_first_pass_checks_keys_and_builds_indexes_at_its_end_even_after_a_crash(tmp_path, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("a first pass drops keys and indexes on PostgreSQL only")
+    checks = _checks()
+    kinds = {(kind, table) for kind, table, _, _ in checks}
+    assert {("foreign_key", "records_childname"), ("index", "linkage_candidatekey")} <= kinds
+    stopped = _stop_before_checks_come_back(tmp_path, monkeypatch)
+    assert {tuple(dropped) for dropped in stopped.dropped_for_pass} == checks
+    assert not _checks()
     link_run()
-    assert ChildName.objects.count() == 5  # every record's name once: nothing lost, nothing twice
-    assert Child.objects.count() == 5
-    assert not SourceRecord.objects.filter(needs_linking=True).exists()
+    assert _checks() == checks
+    assert not LinkRun.objects.exclude(dropped_for_pass=[]).exists()
+    assert ChildName.objects.count() == 5
+
+
+def test_a_row_that_breaks_a_dropped_key_stops_the_run_and_the_key_is_kept(tmp_path, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("a first pass drops keys and indexes on PostgreSQL only")
+    checks = _checks()
+    stopped = _stop_before_checks_come_back(tmp_path, monkeypatch)
+    name = ChildName.objects.first()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE records_childname SET child_id = %s WHERE id = %s", [10**9, name.pk])
+    with pytest.raises(IntegrityError):
+        link_run()
+    stopped.refresh_from_db()
+    assert not _checks()  # nothing put back half-way
+    assert {tuple(dropped) for dropped in stopped.dropped_for_pass} == checks  # kept for the next run
+    assert ChildName.objects.count() == 5  # the rest of the pass was written before the check
