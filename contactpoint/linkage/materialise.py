@@ -104,72 +104,31 @@ class Materialiser:
             return
         self.keys[record["source_id"]].append(record["source_record_id"])
         p = {key: record[key] for key in ("child_id", "source_id", "source_record_id", "asserted_at")}
-        self._demographics(p, record)
-        self._identifiers(p, record)
         extras = record["extras"] or {}
-        for carer in extras.get("carers", []):
-            self.items[Carer].append(p | _carer_fields(carer))
-        for key, model, kind in (
-            ("school", EducationSetting, OrganisationKind.SCHOOL),
-            ("gp", GPRegistration, OrganisationKind.GP_PRACTICE),
+        nhs_issuer = self.organisations.get(NHS_NUMBER_ISSUER)
+        upn = record["upn"]
+        upn_issuer = self.organisations.get((OrganisationKind.LOCAL_AUTHORITY, upn[1:4])) if upn else None
+        rows: list[tuple[type[models.Model], list[Row]]] = [
+            (ChildName, child_name_values(record)),
+            (ChildGender, child_gender_values(record)),
+            (ChildBirthDate, child_birth_date_values(record)),
+            (ChildAddress, child_address_values(record)),
+            (
+                ChildIdentifier,
+                child_identifier_values(record, nhs_issuer, upn_issuer or record["source__organisation_id"]),
+            ),
+            (Carer, [carer_values(carer) for carer in extras.get("carers", [])]),
+        ]
+        if "school" in extras and (
+            school := self._organisation(extras["school"]["code"], OrganisationKind.SCHOOL)
         ):
-            if key in extras and (organisation := self._organisation(extras[key]["code"], kind)):
-                self.items[model].append(
-                    p | {"organisation_id": organisation, "start_date": _date(extras[key]["start_date"])}
-                )
+            rows.append((EducationSetting, [education_setting_values(school, extras["school"])]))
+        if "gp" in extras and (gp := self._organisation(extras["gp"]["code"], OrganisationKind.GP_PRACTICE)):
+            rows.append((GPRegistration, [gp_registration_values(gp, extras["gp"])]))
         if "involvement" in extras:
-            self._involvement(p, record, extras["involvement"])
-
-    def _demographics(self, p: Row, record: Row) -> None:
-        if record["given_name"] or record["family_name"]:
-            self.items[ChildName].append(
-                p
-                | {
-                    "given_name": record["given_name"],
-                    "middle_names": record["middle_names"],
-                    "family_name": record["family_name"],
-                }
-            )
-        if record["former_family_name"]:
-            self.items[ChildName].append(
-                p
-                | {
-                    "kind": NameKind.FORMER,
-                    "given_name": record["given_name"],
-                    "family_name": record["former_family_name"],
-                }
-            )
-        if record["gender"]:
-            self.items[ChildGender].append(p | {"gender": record["gender"]})
-        if record["date_of_birth"]:
-            self.items[ChildBirthDate].append(p | {"date_of_birth": record["date_of_birth"]})
-        if record["address_line_1"] or record["postcode"]:
-            self.items[ChildAddress].append(
-                p
-                | {
-                    "status": AddressStatus.CURRENT,
-                    "address_line_1": record["address_line_1"],
-                    "town": record["town"],
-                    "postcode": record["postcode"],
-                }
-            )
-
-    def _identifiers(self, p: Row, record: Row) -> None:
-        if record["nhs_number"] and (issuer := self.organisations.get(NHS_NUMBER_ISSUER)):
-            self.items[ChildIdentifier].append(
-                p
-                | {"scheme": IdentifierScheme.NHS_NUMBER, "value": record["nhs_number"], "issuer_id": issuer}
-            )
-        if upn := record["upn"]:
-            issuer = self.organisations.get((OrganisationKind.LOCAL_AUTHORITY, upn[1:4]))
-            self.items[ChildIdentifier].append(
-                p
-                | {
-                    "scheme": IdentifierScheme.UPN,
-                    "value": upn,
-                    "issuer_id": issuer or record["source__organisation_id"],
-                }
-            )
+            rows.append((Involvement, self._involvement(record, extras["involvement"])))
+        for model, values in rows:
+            self.items[model].extend(p | v for v in values)
 
     def _organisation(self, code: str, kind: str | None = None) -> int | None:
         organisation = self.organisations.get((kind, code)) if kind else self.by_code.get(code)
@@ -177,28 +136,14 @@ class Materialiser:
             self.unknown_organisations.add(code)
         return organisation
 
-    def _involvement(self, p: Row, record: Row, involvement: dict[str, Any]) -> None:
+    def _involvement(self, record: Row, involvement: dict[str, Any]) -> list[Row]:
         organisation = self._organisation(involvement["organisation_code"])
         if organisation is None:
-            return
+            return []
         practitioner = None
         if details := involvement.get("practitioner"):
             practitioner = self._practitioner(record, organisation, details)
-        basis = involvement["sensitive_basis"]
-        self.items[Involvement].append(
-            p
-            | {
-                "organisation_id": organisation,
-                "service_type": involvement["service_type"],
-                "practitioner_id": practitioner,
-                "start_date": _date(involvement["start_date"]),
-                "end_date": _date(involvement["end_date"]),
-                "is_sensitive": bool(basis),
-                "sensitive_basis": basis,
-                "has_caf": involvement["has_caf"],
-                "is_lead_professional": involvement["is_lead_professional"],
-            }
-        )
+        return [involvement_values(involvement, organisation, practitioner)]
 
     def _practitioner(self, record: Row, organisation: int, details: dict[str, str]) -> int | Practitioner:
         """An existing practitioner's id, or a new one (saved before the rows that point at it)."""
@@ -210,11 +155,7 @@ class Materialiser:
                 source_record_id=key[1],
                 asserted_at=record["asserted_at"],
                 organisation_id=organisation,
-                given_name=details["given_name"],
-                family_name=details["family_name"],
-                job_title=details["job_title"],
-                phone=details["phone"],
-                email=details["email"],
+                **practitioner_values(details),
             )
             self.new_practitioners.append(practitioner)
         return practitioner
@@ -325,7 +266,64 @@ def _needs_preparing(field: models.Field) -> bool:
     return type(field) not in _PLAIN_FIELDS
 
 
-def _carer_fields(carer: dict[str, Any]) -> dict[str, Any]:
+# One function per table builds the values of its rows from a source record (provenance and
+# the child are added by the caller): every value written passes through exactly one of these.
+
+
+def child_name_values(record: Row) -> list[Row]:
+    rows = []
+    if record["given_name"] or record["family_name"]:
+        rows.append(
+            {
+                "given_name": record["given_name"],
+                "middle_names": record["middle_names"],
+                "family_name": record["family_name"],
+            }
+        )
+    if record["former_family_name"]:
+        rows.append(
+            {
+                "kind": NameKind.FORMER,
+                "given_name": record["given_name"],
+                "family_name": record["former_family_name"],
+            }
+        )
+    return rows
+
+
+def child_gender_values(record: Row) -> list[Row]:
+    return [{"gender": record["gender"]}] if record["gender"] else []
+
+
+def child_birth_date_values(record: Row) -> list[Row]:
+    return [{"date_of_birth": record["date_of_birth"]}] if record["date_of_birth"] else []
+
+
+def child_address_values(record: Row) -> list[Row]:
+    if not (record["address_line_1"] or record["postcode"]):
+        return []
+    return [
+        {
+            "status": AddressStatus.CURRENT,
+            "address_line_1": record["address_line_1"],
+            "town": record["town"],
+            "postcode": record["postcode"],
+        }
+    ]
+
+
+def child_identifier_values(record: Row, nhs_issuer: int | None, upn_issuer: int) -> list[Row]:
+    rows = []
+    if record["nhs_number"] and nhs_issuer:
+        rows.append(
+            {"scheme": IdentifierScheme.NHS_NUMBER, "value": record["nhs_number"], "issuer_id": nhs_issuer}
+        )
+    if record["upn"]:
+        rows.append({"scheme": IdentifierScheme.UPN, "value": record["upn"], "issuer_id": upn_issuer})
+    return rows
+
+
+def carer_values(carer: dict[str, Any]) -> Row:
     return {
         "given_name": carer["given_name"],
         "family_name": carer["family_name"],
@@ -333,6 +331,41 @@ def _carer_fields(carer: dict[str, Any]) -> dict[str, Any]:
         "has_parental_responsibility": bool(carer["parental_responsibility"]),
         "phone": carer["phone"],
         "email": carer["email"][:254],
+    }
+
+
+def education_setting_values(organisation: int, school: dict[str, str]) -> Row:
+    return {"organisation_id": organisation, "start_date": _date(school["start_date"])}
+
+
+def gp_registration_values(organisation: int, gp: dict[str, str]) -> Row:
+    return {"organisation_id": organisation, "start_date": _date(gp["start_date"])}
+
+
+def involvement_values(
+    involvement: dict[str, Any], organisation: int, practitioner: int | Practitioner | None
+) -> Row:
+    basis = involvement["sensitive_basis"]
+    return {
+        "organisation_id": organisation,
+        "service_type": involvement["service_type"],
+        "practitioner_id": practitioner,
+        "start_date": _date(involvement["start_date"]),
+        "end_date": _date(involvement["end_date"]),
+        "is_sensitive": bool(basis),
+        "sensitive_basis": basis,
+        "has_caf": involvement["has_caf"],
+        "is_lead_professional": involvement["is_lead_professional"],
+    }
+
+
+def practitioner_values(details: dict[str, str]) -> Row:
+    return {
+        "given_name": details["given_name"],
+        "family_name": details["family_name"],
+        "job_title": details["job_title"],
+        "phone": details["phone"],
+        "email": details["email"],
     }
 
 
