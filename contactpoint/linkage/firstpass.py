@@ -1,14 +1,15 @@
-"""What a first pass leaves to its end: foreign-key checks and secondary indexes.
+"""What a first run leaves to its end: foreign-key checks and secondary indexes.
 
-PostgreSQL checks each inserted row's foreign keys with a trigger query per row and key, and
-puts each row into every index as it goes; in a first full pass (millions of assertion and
-candidate-key rows, each with three or four keys, inserted in child order while most indexes are
-in another order) that was most of the database's work. Adding a foreign key to a filled table
-checks every row in one join, and building an index sorts once. So a first pass drops the written
-tables' foreign keys and secondary (non-unique) indexes, keeping their exact definitions on its
-run in the same transaction, and puts them back when it ends; a run that stopped is finished by
-the next, which puts them back then, so a definition is never lost. The index is not in use
-during a first pass, and adding a key back fails loudly, changing nothing, if any row breaks it.
+PostgreSQL checks each written row's foreign keys with a trigger query per row and key, and puts
+each row into every index as it goes; in a first run (millions of rows: each source record given
+its child, its link history, its assertions and candidate keys, written in an order unlike most
+indexes') that was most of the database's work. Adding a foreign key to a filled table checks
+every row in one join, and building an index sorts once. So a first run drops the foreign keys
+and secondary (non-unique) indexes of the tables it writes a row of per record, keeping their
+exact definitions on its run in the same transaction, and puts them back when its
+materialisation ends; a run that stopped is finished by the next, which puts them back then, so
+a definition is never lost. The index is not in use during a first run, and adding a key back
+fails loudly, changing nothing, if any row breaks it.
 """
 
 from collections.abc import Iterator, Sequence
@@ -46,9 +47,10 @@ def checks_drop(*, run: LinkRun, tables: Sequence[str]) -> None:
             "ORDER BY 1, 2, 3",
             [list(tables), list(tables)],
         )
-        run.dropped_for_pass = [list(row) for row in cursor.fetchall()]
+        dropping = [list(row) for row in cursor.fetchall()]
+        run.dropped_for_pass = [*run.dropped_for_pass, *dropping]
         run.save(update_fields=["dropped_for_pass"])
-        for kind, table, name, _ in run.dropped_for_pass:
+        for kind, table, name, _ in dropping:
             if kind == FOREIGN_KEY:
                 cursor.execute(f"ALTER TABLE {_quoted(table)} DROP CONSTRAINT {_quoted(name)}")
             else:
@@ -56,15 +58,19 @@ def checks_drop(*, run: LinkRun, tables: Sequence[str]) -> None:
 
 
 def checks_restore(*, run: LinkRun) -> None:
-    """Build the indexes, then add the keys back: each checks the whole table in one query."""
+    """Build the indexes, then add the keys back (each checks the whole table in one query), then
+    gather the tables' statistics, so the first queries after a first pass are planned well."""
+    restored = sorted(run.dropped_for_pass, key=lambda d: d[0] != INDEX)
     with transaction.atomic(), connection.cursor() as cursor, _no_pending_checks(cursor):
-        for kind, table, name, definition in sorted(run.dropped_for_pass, key=lambda d: d[0] != INDEX):
+        for kind, table, name, definition in restored:
             if kind == FOREIGN_KEY:
                 cursor.execute(f"ALTER TABLE {_quoted(table)} ADD CONSTRAINT {_quoted(name)} {definition}")
             else:
                 cursor.execute(definition)
         run.dropped_for_pass = []
         run.save(update_fields=["dropped_for_pass"])
+        for table in sorted({table for _, table, _, _ in restored}):
+            cursor.execute(f"ANALYZE {_quoted(table)}")  # plans for the rows just written
 
 
 @contextmanager

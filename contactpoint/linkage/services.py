@@ -32,7 +32,7 @@ from contactpoint.signposting import scope
 from . import engine
 from .candidates import candidate_keys_write, candidates_by_child
 from .features import Features
-from .firstpass import checks_deferred_to_end
+from .firstpass import checks_deferred_to_end, checks_drop
 from .frame import RECORD_FIELDS, frame, record_features
 from .guard import contradiction, refusal
 from .materialise import MATERIALISED_TABLES, Materialiser, materialise
@@ -50,6 +50,9 @@ from .models import (
 from .scoring import MatchModel, Scored, current_model
 
 CHUNK = 2000
+# What a first run writes a row of per record before materialising: the records' children (the
+# search's trigram index takes each linked record) and their link history (see firstpass).
+LINKED_TABLES = (SourceRecord._meta.db_table, RecordLink._meta.db_table)
 Say = Callable[[str], None]
 
 
@@ -98,6 +101,8 @@ def _full_run(run: LinkRun, model: MatchModel, say: Say) -> dict[str, int]:
     )
     current = {row["pk"]: row["child_id"] for row in rows}
     evidence = _best_evidence(pairs, decisions.clusters)
+    if not any(current.values()) and _nothing_materialised() and connection.vendor == "postgresql":
+        checks_drop(run=run, tables=LINKED_TABLES)  # a first run: back when its materialisation ends
     with transaction.atomic():
         moved, merges, held_out = _assign(run, model, decisions.clusters, current, evidence)
         reviews = _reviews_from_pairs(run, model, decisions.review)
@@ -701,7 +706,7 @@ def _materialise_pending(
     """
     done = 0
     # No assertions anywhere (a first load): nothing to supersede, re-choose or re-key.
-    fresh = not any(model._default_manager.exists() for model in records.ITEM_MODELS.values())
+    fresh = _nothing_materialised()
     materialiser = Materialiser()
     pending = _pending(run)
     with checks_deferred_to_end(run=run, tables=MATERIALISED_TABLES, start=fresh and bool(pending)):
@@ -718,6 +723,10 @@ def _materialise_pending(
             done += len(batch.ids)
             say(f"  materialised {done} records")
     return {"materialised": done}
+
+
+def _nothing_materialised() -> bool:
+    return not any(model._default_manager.exists() for model in records.ITEM_MODELS.values())
 
 
 def _materialise_batch(batch: "_Batch", materialiser: Materialiser, *, fresh: bool, watch: bool) -> None:
