@@ -50,8 +50,8 @@ from .models import (
 from .scoring import MatchModel, Scored, current_model
 
 CHUNK = 2000
-# What a first run writes a row of per record before materialising: the records' children (the
-# search's trigram index takes each linked record) and their link history (see firstpass).
+# What a first run writes a row of per record before materialising: the records' children and
+# their link history (see firstpass).
 LINKED_TABLES = (SourceRecord._meta.db_table, RecordLink._meta.db_table)
 Say = Callable[[str], None]
 
