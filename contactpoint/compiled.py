@@ -50,6 +50,7 @@ class _Compiled:
     sql: str
     params: tuple[Any, ...]
     names: tuple[str, ...]
+    converters: dict[int, Any]  # the ORM's, per column: what `.values()` would apply to the rows
 
 
 class CompiledRead:
@@ -72,7 +73,9 @@ class CompiledRead:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
         names = compiled.names
-        return [dict(zip(names, row, strict=True)) for row in compiled.compiler.results_iter([fetched])]
+        if compiled.converters:
+            fetched = compiled.compiler.apply_converters(fetched, compiled.converters)
+        return [dict(zip(names, row, strict=True)) for row in fetched]
 
     def _compile(self, connection: BaseDatabaseWrapper) -> _Compiled:
         """Per connection, not per database: the compiler's converters are bound to it."""
@@ -84,7 +87,8 @@ class CompiledRead:
             if query.selected
             else (*query.extra_select, *query.values_select, *query.annotation_select)
         )
-        compiled = _Compiled(compiler, sql, tuple(params), tuple(names))
+        converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
+        compiled = _Compiled(compiler, sql, tuple(params), tuple(names), converters)
         with self._lock:
             self._compiled[connection] = compiled
         return compiled

@@ -4,6 +4,7 @@ No reason header: a search shows no record, only the minimum a result list may (
 gender, postcode district), and the search audits its criteria and the IDs it returned.
 """
 
+import copy
 from dataclasses import replace
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -46,6 +47,12 @@ class SearchIn(StrictSerializer):
     contactpoint_id = serializers.CharField(max_length=20, required=False, default="")
     exact = serializers.BooleanField(required=False, default=False, help_text="No fuzzy matching.")
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, required=False, default=DEFAULT_LIMIT)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """A shallow copy of each declared field, where DRF deep-copies them (running every field's
+        constructor again) on each request: binding sets only the copy's own attributes, and these
+        fields' validators and choices are only ever read."""
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}  # type: ignore[attr-defined]
 
 
 def criteria_checked(criteria: SearchCriteria) -> SearchCriteria:
