@@ -15,6 +15,12 @@ answer (200, and whether the wanted child came first) and that each search left 
 
 A 1M build takes about an hour and 12 GB of memory: check `free -g` first and set
 CONTACTPOINT_DUCKDB_MEMORY_LIMIT=4GB. `--build-only` stops after the build.
+
+Old and new side by side: `--baseline DIR` serves another checkout (say `git archive main`
+unpacked, with this script copied into its bench/) on `--port`+1 against the same database, its
+rate limits in `--baseline-cache`, and runs every phase for both before the next. The server's
+cache is CACHE_URL (default redis://127.0.0.1:6379/0, as production). `--statements N` counts the
+database statements of N searches in-process (run it from the baseline's checkout for its count).
 """
 
 import argparse
@@ -206,6 +212,12 @@ def serve(
     name: str, workers: int, threads: int, *, port: int, root: Path = ROOT, cache_url: str = ""
 ) -> subprocess.Popen:
     """gunicorn serving the code in `root` (this checkout, or a baseline's) on `port`."""
+    import socket
+
+    with socket.socket() as probe:  # a server left on the port would answer in this one's place
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"Something already answers on port {port}: choose another with --port.")
+
     from contactpoint.audit.keys import configured_keys
 
     # The build's KEK: the candidate index key it wrapped must open in the server (linkage.blind).
