@@ -522,6 +522,18 @@ def main() -> None:
         events = search_events()
         connection.close()
         for label, root, port, cache_url in sides:
+            if cache_url.startswith("db://"):  # its table, which migrate makes (api.apps)
+                subprocess.run(
+                    [sys.executable, "-m", "contactpoint.manage", "migrate", "--verbosity", "0"],
+                    cwd=root,
+                    env={
+                        **os.environ,
+                        "PYTHONPATH": str(root),
+                        "DATABASE_URL": database_url(name),
+                        "CACHE_URL": cache_url,
+                    },
+                    check=True,
+                )
             servers[label] = (
                 serve(name, args.workers, args.threads, port=port, root=root, cache_url=cache_url),
                 port,
