@@ -15,6 +15,12 @@ answer (200, and whether the wanted child came first) and that each search left 
 
 A 1M build takes about an hour and 12 GB of memory: check `free -g` first and set
 CONTACTPOINT_DUCKDB_MEMORY_LIMIT=4GB. `--build-only` stops after the build.
+
+Old and new side by side: `--baseline DIR` serves another checkout (say `git archive main`
+unpacked, with this script copied into its bench/) on `--port`+1 against the same database, its
+rate limits in `--baseline-cache`, and runs every phase for both before the next. The server's
+cache is CACHE_URL (default redis://127.0.0.1:6379/0, as production). `--statements N` counts the
+database statements of N searches in-process (run it from the baseline's checkout for its count).
 """
 
 import argparse
@@ -39,7 +45,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 PG = ["-h", "127.0.0.1", "-U", "postgres"]
-PORT = int(os.environ.get("CONTACTPOINT_BENCH_PORT", "8765"))  # another run on the machine: set another
 
 
 def database_url(name: str) -> str:
@@ -61,7 +66,7 @@ def build_direct(name: str, children: int, seed: int, *, rebuild: bool) -> Path:
     import linkage_quality as lq
     import search_direct
 
-    directory = Path(tempfile.gettempdir()) / f"contactpoint-bench-searchdirect-{children}-{seed}"
+    directory = Path(tempfile.gettempdir()) / f"contactpoint-bench-{name}-{seed}"
     if rebuild or not built(name) or not (directory / "linked.csv").exists():
         lq.setup_django(lq.fresh_database(name))
         from django.core.management import call_command
@@ -189,7 +194,30 @@ def _children_of(directory: Path, wanted: set[str]) -> dict[str, set[str]]:
     return children_of
 
 
-def serve(name: str, workers: int, threads: int) -> subprocess.Popen:
+def bench_keys() -> dict[str, str]:
+    """The audit, data and tombstone keys every run uses, this process and every server it starts
+    (a baseline's too), kept in a file so that later runs (and in-process modes) can unwrap the
+    audit sealing keys and the candidate index key earlier ones wrapped in the kept databases. A
+    database built with a checkout's own key: set CONTACTPOINT_DATA_KEK to it (var/data_kek)."""
+    names = ("CONTACTPOINT_AUDIT_KEY", "CONTACTPOINT_DATA_KEK", "CONTACTPOINT_TOMBSTONE_KEY")
+    path = Path(tempfile.gettempdir()) / "contactpoint-bench-keys.json"
+    if not path.exists():
+        path.write_text(json.dumps({name: secrets.token_hex(32) for name in names}))
+        path.chmod(0o600)
+    kept = json.loads(path.read_text())
+    return {name: os.environ.get(name, kept[name]) for name in names}
+
+
+def serve(
+    name: str, workers: int, threads: int, *, port: int, root: Path = ROOT, cache_url: str = ""
+) -> subprocess.Popen:
+    """gunicorn serving the code in `root` (this checkout, or a baseline's) on `port`."""
+    import socket
+
+    with socket.socket() as probe:  # a server left on the port would answer in this one's place
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"Something already answers on port {port}: choose another with --port.")
+
     from contactpoint.audit.keys import configured_keys
 
     # The build's KEK: the candidate index key it wrapped must open in the server (linkage.blind).
@@ -199,9 +227,7 @@ def serve(name: str, workers: int, threads: int) -> subprocess.Popen:
         "DJANGO_SETTINGS_MODULE": "contactpoint.settings.production",
         "DATABASE_URL": database_url(name),
         "DJANGO_SECRET_KEY": secrets.token_hex(32),
-        "CONTACTPOINT_AUDIT_KEY": os.environ.get("CONTACTPOINT_AUDIT_KEY", secrets.token_hex(32)),
         "CONTACTPOINT_DATA_KEK": kek,
-        "CONTACTPOINT_TOMBSTONE_KEY": os.environ.get("CONTACTPOINT_TOMBSTONE_KEY", secrets.token_hex(32)),
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CONTACTPOINT_API_RATE": "100000/min",  # the throttle still runs; the benchmark is one caller
@@ -209,25 +235,27 @@ def serve(name: str, workers: int, threads: int) -> subprocess.Popen:
         # Connections live through the run: ServerCpu counts the backends it sees at both ends of
         # a phase, and a backend replaced in between would take its CPU seconds with it.
         "DATABASE_CONN_MAX_AGE": "3600",
+        "CACHE_URL": cache_url or os.environ["CACHE_URL"],
+        "PYTHONPATH": str(root),
     }
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
             "contactpoint.wsgi:application",
-            f"--bind=127.0.0.1:{PORT}",
+            f"--bind=127.0.0.1:{port}",
             f"--workers={workers}",
             f"--threads={threads}",
             "--worker-class=gthread" if threads > 1 else "--worker-class=sync",
             "--preload",
             "--log-level=warning",
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         start_new_session=True,
     )
     for _ in range(300):
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/healthz")
             if connection.getresponse().status == 200:
                 return server
@@ -240,8 +268,8 @@ def serve(name: str, workers: int, threads: int) -> subprocess.Popen:
 class Client:
     """One keep-alive connection, as a case-management system keeps one open."""
 
-    def __init__(self, token: str) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    def __init__(self, token: str, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.headers = {
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
@@ -289,14 +317,27 @@ class ServerCpu:
         return total / os.sysconf("SC_CLK_TCK")
 
 
+def redis_cpu_seconds() -> float:
+    """Redis's own CPU seconds (INFO cpu), where this checkout counts its rate limits: the server
+    is shared by the machine, so its figure per search is an upper bound."""
+    import redis
+
+    info = (
+        redis.Redis.from_url(os.environ["CACHE_URL"]).info("cpu")
+        if "redis" in os.environ["CACHE_URL"]
+        else {}
+    )
+    return float(info.get("used_cpu_user", 0.0)) + float(info.get("used_cpu_sys", 0.0))
+
+
 def quantiles(latencies: list[float]) -> tuple[float, float, float]:
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return cuts[49], cuts[94], cuts[98]
 
 
-def single(tokens: list[str], work: list[tuple[str, set[str]]], cpu: ServerCpu) -> dict:
-    client = Client(tokens[0])
-    before = cpu.seconds()
+def single(tokens: list[str], work: list[tuple[str, set[str]]], cpu: ServerCpu, port: int) -> dict:
+    client = Client(tokens[0], port)
+    before, redis_before = cpu.seconds(), redis_cpu_seconds()
     latencies, statuses, first = [], [], 0
     for query, wanted in work:
         elapsed, status, ids = client.search(query)
@@ -307,6 +348,7 @@ def single(tokens: list[str], work: list[tuple[str, set[str]]], cpu: ServerCpu) 
     return {
         "searches": len(work),
         "server_cpu_ms_per_search": round(1000 * (cpu.seconds() - before) / len(work), 2),
+        "redis_cpu_ms_per_search": round(1000 * (redis_cpu_seconds() - redis_before) / len(work), 3),
         "p50_ms": round(p50, 1),
         "p95_ms": round(p95, 1),
         "p99_ms": round(p99, 1),
@@ -317,16 +359,21 @@ def single(tokens: list[str], work: list[tuple[str, set[str]]], cpu: ServerCpu) 
 
 
 def concurrent(
-    tokens: list[str], work: list[tuple[str, set[str]]], clients: int, seconds: float, cpu: ServerCpu
+    tokens: list[str],
+    work: list[tuple[str, set[str]]],
+    clients: int,
+    seconds: float,
+    cpu: ServerCpu,
+    port: int,
 ) -> dict:
     """`clients` threads, each searching back to back on its own connection for `seconds`."""
     stop = time.perf_counter() + seconds
     results: list[list[tuple[float, int]]] = [[] for _ in range(clients)]
     cpu_before = time.process_time()
-    server_before = cpu.seconds()
+    server_before, redis_before = cpu.seconds(), redis_cpu_seconds()
 
     def drive(number: int) -> None:
-        client = Client(tokens[number % len(tokens)])
+        client = Client(tokens[number % len(tokens)], port)
         rng = random.Random(number)  # noqa: S311 (a benchmark sample)
         while time.perf_counter() < stop:
             elapsed, status, _ = client.search(rng.choice(work)[0])
@@ -350,6 +397,7 @@ def concurrent(
         "p99_ms": round(p99, 1),
         "ok": sum(1 for _, s in done if s == 200),
         "server_cpu_ms_per_search": round(1000 * (cpu.seconds() - server_before) / len(done), 2),
+        "redis_cpu_ms_per_search": round(1000 * (redis_cpu_seconds() - redis_before) / len(done), 3),
         "client_cpu_share": round((time.process_time() - cpu_before) / wall, 2),
     }
 
@@ -365,15 +413,19 @@ def profile(tokens: list[str], work: list[tuple[str, set[str]]], count: int) -> 
     client = DjangoClient(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {tokens[0]}")
     for query, _ in work[:50]:
         client.get(f"/api/v1/children/search?{query}")
-    profiler = cProfile.Profile()
-    started = time.perf_counter()
+    # This process's CPU time, not the wall clock: on a shared machine waiting for a core (or for
+    # the database) would otherwise fill the profile.
+    profiler = cProfile.Profile(time.process_time)
+    started = time.process_time()
     profiler.enable()
     for query, _ in work[:count]:
         response = client.get(f"/api/v1/children/search?{query}")
         assert response.status_code == 200, response.content
     profiler.disable()
-    each = 1000 * (time.perf_counter() - started) / count
-    print(f"{count} searches in-process: {each:.1f} ms each (profiled)")
+    each = 1000 * (time.process_time() - started) / count
+    print(f"{count} searches in-process: {each:.1f} ms of this process's CPU each (profiled)")
+    if path := os.environ.get("SEARCH_PROFILE_OUT"):
+        profiler.dump_stats(path)  # for pstats' callers and callees
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
@@ -426,9 +478,20 @@ def main() -> None:
         help="write the index as if linked (bench/search_direct.py) instead of loading and linking",
     )
     parser.add_argument("--build-only", action="store_true")
-    parser.add_argument("--database", help="the kept database's name (default cp_searchbench_[direct_]N)")
+    parser.add_argument(
+        "--database", help="the kept database's name (default cp_searchbench_[direct_]N): one per checkout"
+    )
     parser.add_argument("--profile", type=int, default=0, help="profile N searches in-process and stop")
     parser.add_argument("--explain", type=int, default=0, help="query plans of N searches' candidates")
+    parser.add_argument("--statements", type=int, default=0, help="statements per search over N searches")
+    parser.add_argument("--port", type=int, default=8765, help="this checkout's server (a baseline's: +1)")
+    parser.add_argument(
+        "--baseline",
+        help="another checkout (say a `git archive main` copy) served side by side, phase by phase",
+    )
+    parser.add_argument(
+        "--baseline-cache", default="db://contactpoint_cache", help="the baseline's CACHE_URL"
+    )
     args = parser.parse_args()
     name = args.database or f"cp_searchbench_{'direct_' if args.direct else ''}{args.children}"
     building = build_direct if args.direct else build
@@ -446,36 +509,101 @@ def main() -> None:
         if args.profile:
             profile(tokens, work, args.profile)
         return
+    if args.statements:
+        statements(tokens, work, args.statements)
+        return
     connection.close()
-    server = serve(name, args.workers, args.threads)
+    sides = [("this", ROOT, args.port, os.environ["CACHE_URL"])]
+    if args.baseline:
+        sides.insert(0, ("baseline", Path(args.baseline).resolve(), args.port + 1, args.baseline_cache))
+    servers: dict[str, tuple[subprocess.Popen, int]] = {}
+    results: dict[str, dict] = {}
     try:
         events = search_events()
         connection.close()
-        warm = Client(tokens[0])
-        for query, _ in work[:200]:
-            warm.search(query)
-        result = {"children": args.children, "workers": args.workers, "threads": args.threads}
-        cpu = ServerCpu(server, name)
-        result["single"] = single(tokens, work[: args.single], cpu)
-        print(json.dumps(result["single"]), flush=True)
-        result["concurrent"] = []
+        for label, root, port, cache_url in sides:
+            if cache_url.startswith("db://"):  # its table, which migrate makes (api.apps)
+                subprocess.run(
+                    [sys.executable, "-m", "contactpoint.manage", "migrate", "--verbosity", "0"],
+                    cwd=root,
+                    env={
+                        **os.environ,
+                        "PYTHONPATH": str(root),
+                        "DATABASE_URL": database_url(name),
+                        "CACHE_URL": cache_url,
+                    },
+                    check=True,
+                )
+            servers[label] = (
+                serve(name, args.workers, args.threads, port=port, root=root, cache_url=cache_url),
+                port,
+            )
+            warm = Client(tokens[0], port)
+            for query, _ in work[:200]:
+                warm.search(query)
+            results[label] = {"code": str(root), "cache": cache_url, "concurrent": []}
+        # Each phase runs for every side before the next phase starts: on a shared machine the
+        # load changes by the minute, and alternating keeps both sides under the same load.
+        for label, (server, port) in servers.items():
+            results[label]["single"] = single(tokens, work[: args.single], ServerCpu(server, name), port)
+            print(label, json.dumps(results[label]["single"]), flush=True)
         for clients in [int(c) for c in args.clients.split(",")]:
-            case = concurrent(tokens, work, clients, args.seconds, cpu)
-            print(json.dumps(case), flush=True)
-            result["concurrent"].append(case)
-        sent = 200 + args.single + sum(c["searches"] for c in result["concurrent"])
-        result["audit_events_per_search"] = round((search_events() - events) / sent, 3)
+            for label, (server, port) in servers.items():
+                case = concurrent(tokens, work, clients, args.seconds, ServerCpu(server, name), port)
+                print(label, json.dumps(case), flush=True)
+                results[label]["concurrent"].append(case)
+        sent = sum(200 + args.single + sum(c["searches"] for c in r["concurrent"]) for r in results.values())
+        audit_events_per_search = round((search_events() - events) / sent, 3)
         connection.close()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    result["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
+        for server, _ in servers.values():
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    result = {
+        "children": args.children,
+        "workers": args.workers,
+        "threads": args.threads,
+        "sides": results,
+        "audit_events_per_search": audit_events_per_search,
+        "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+    }
     print(json.dumps(result, indent=1))
     print(
-        f"Reproduce: .venv/bin/python bench/search_http.py --children {args.children} --seed {args.seed}"
-        f"{' --direct' if args.direct else ''}"
+        f"Reproduce: CACHE_URL={os.environ['CACHE_URL']} .venv/bin/python bench/search_http.py"
+        f" --children {args.children} --seed {args.seed}{' --direct' if args.direct else ''}"
         f" --workers {args.workers} --threads {args.threads} --clients {args.clients}"
-        f" --seconds {args.seconds:g}"
+        f" --seconds {args.seconds:g} --single {args.single}"
+        + (f" --baseline {args.baseline} --baseline-cache {args.baseline_cache}" if args.baseline else "")
+    )
+
+
+def statements(tokens: list[str], work: list[tuple[str, set[str]]], count: int) -> None:
+    """Database statements per search through the whole request (token, throttle, search, audit),
+    in-process with the cache CACHE_URL names; run it from a baseline's checkout for its count."""
+    from django.db import connection
+    from django.test import Client as DjangoClient
+    from django.test.utils import CaptureQueriesContext
+
+    client = DjangoClient(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {tokens[0]}")
+    for query, _ in work[:20]:
+        client.get(f"/api/v1/children/search?{query}")
+    with CaptureQueriesContext(connection) as captured:
+        for query, _ in work[:count]:
+            assert client.get(f"/api/v1/children/search?{query}").status_code == 200
+    kinds: dict[str, int] = {}
+    for statement in captured.captured_queries:
+        kind = statement["sql"].split(None, 1)[0].upper()
+        kinds[kind] = kinds.get(kind, 0) + 1
+    per_kind = {kind: round(n / count, 2) for kind, n in sorted(kinds.items())}
+    print(
+        json.dumps(
+            {
+                "code": str(ROOT),
+                "cache": os.environ["CACHE_URL"],
+                "statements_per_search": round(len(captured.captured_queries) / count, 2),
+                "by_kind": per_kind,
+            }
+        )
     )
 
 
@@ -483,5 +611,6 @@ if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactpoint.settings.local")
     os.environ.setdefault("DJANGO_DEBUG", "0")  # no query log in this process either
     os.environ.setdefault("CONTACTPOINT_API_RATE", "100000/min")
-    os.environ.setdefault("CACHE_URL", "db://contactpoint_cache")  # production's: migrate creates it
+    os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/0")  # production's (ADR 0017)
+    os.environ.update(bench_keys())
     main()

@@ -3,7 +3,7 @@ from django.db.models.signals import post_migrate
 
 
 def _cache_table(sender, using="default", verbosity=1, **kwargs):
-    """A database cache (CACHE_URL=db://TABLE, production's default) needs its table: `migrate`
+    """A database cache (CACHE_URL=db://TABLE, where a deployment has no Redis) needs its table: `migrate`
     makes it, so a deployment cannot forget the separate `createcachetable` step."""
     from django.conf import settings
     from django.core.management import call_command

@@ -15,11 +15,13 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
+from contactpoint.compiled import CompiledRead, member_list, members, stand_in
 from contactpoint.feeds.loader import bulk_insert
 from contactpoint.feeds.models import SourceRecord
 
@@ -114,9 +116,18 @@ def candidates_by_child(
     family, dates = similar_family if similar_family else ("", ())
     grams = [key for day in dates for key in trigram_keys(family, day)]
     needed = max(1, math.ceil(TRIGRAM_THRESHOLD * len(trigrams(family)))) if grams else 0
-    return _features_by_child(
-        pk__in=_keyed_or_similar(exact, blinds(live, grams), needed, limit, exclude_record or 0)
-    )
+    exclude = exclude_record or 0
+    if connection.vendor != "postgresql":  # SQLite lists every key as a parameter: no fixed shape
+        return _by_child(
+            _live_features(pk__in=_keyed_or_similar(exact, blinds(live, grams), needed, limit, exclude))
+        )
+    if grams:
+        rows = _KEYED_OR_SIMILAR.rows(
+            exact=exact, grams=blinds(live, grams), needed=needed, limit=limit, exclude=exclude
+        )
+    else:
+        rows = _KEYED.rows(exact=exact, limit=limit, exclude=exclude)
+    return _by_child(rows)
 
 
 def _keyed_or_similar(
@@ -137,6 +148,33 @@ def _keyed_or_similar(
         )
         params += [*grams_params, exclude, needed]
     return RawSQL(f"SELECT record_id FROM ({sql}) AS found LIMIT %s", [*params, limit])  # noqa: S608, S611
+
+
+def _live_features(**which) -> QuerySet:
+    return SourceRecord.objects.filter(withdrawn_at__isnull=True, **which).values(*RECORD_FIELDS, "child_id")
+
+
+# On PostgreSQL the candidate read has two shapes (the keys alone, or with the trigram keys), each
+# compiled once per connection: the ORM compiled it on every search, which cost more than running it.
+_KEYED = CompiledRead(
+    lambda vendor: _live_features(
+        pk__in=_keyed_or_similar(
+            cast(Any, stand_in("exact")), [], 0, cast(Any, stand_in("limit")), cast(Any, stand_in("exclude"))
+        )
+    )
+)
+_KEYED_OR_SIMILAR = CompiledRead(
+    lambda vendor: _live_features(
+        pk__in=_keyed_or_similar(
+            cast(Any, stand_in("exact")),
+            cast(Any, stand_in("grams")),
+            cast(Any, stand_in("needed")),
+            cast(Any, stand_in("limit")),
+            cast(Any, stand_in("exclude")),
+        )
+    )
+)
+_OF_CHILDREN = CompiledRead(lambda vendor: _live_features(child_id__in=members(vendor, "children")))
 
 
 def _any(values: list[bytes]) -> tuple[str, list[Any]]:
@@ -168,12 +206,11 @@ def trigram_similarity(a: str, b: str) -> float:
 
 def records_of_children(child_ids: Iterable[int]) -> dict[int, list[Features]]:
     """Features of every live record of these children (a search by identifier or ContactPoint ID)."""
-    return _features_by_child(child_id__in=list(child_ids))
+    return _by_child(_OF_CHILDREN.rows(children=member_list(connection.vendor, list(child_ids))))
 
 
-def _features_by_child(**which) -> dict[int, list[Features]]:
+def _by_child(rows: Iterable[dict]) -> dict[int, list[Features]]:
     by_child: dict[int, list[Features]] = defaultdict(list)
-    rows = SourceRecord.objects.filter(withdrawn_at__isnull=True, **which).values(*RECORD_FIELDS, "child_id")
     for row in rows:
         if row["child_id"] is not None:
             by_child[row["child_id"]].append(record_features(row))

@@ -6,6 +6,7 @@ function of the values a source gave; display values are never changed by it.
 """
 
 import datetime
+import re
 import unicodedata
 from functools import lru_cache
 from typing import Any, TypedDict
@@ -72,11 +73,15 @@ def postcode_key(postcode: str) -> str | None:
     return text or None
 
 
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]+")  # \w is str.isalnum() and "_"; one pass in C
+
+
 def address_key(line: str) -> str | None:
-    """House number and street, letters and digits only, so '12 High St.' == '12 HIGH ST'."""
-    decomposed = unicodedata.normalize("NFKD", line).upper()
-    key = "".join(c for c in decomposed if c.isalnum())
-    return key or None
+    """House number and street, letters and digits only, so '12 High St.' == '12 HIGH ST'.
+
+    A search turns every candidate record into features, a hundred or more at a million children:
+    filtering the characters one by one in Python was a tenth of a search's CPU."""
+    return _NOT_ALPHANUMERIC.sub("", unicodedata.normalize("NFKD", line).upper()) or None
 
 
 def _iso(value: Any) -> str | None:

@@ -129,8 +129,9 @@ def database_from_env(default_sqlite: Path) -> dict[str, Any]:
 
 
 DATABASES = {"default": database_from_env(DATA_DIR / "contactpoint.sqlite3")}
-# API rate limits and the throttle on auditing failed token sign-ins count here: production
-# defaults to the database, shared by every process (`migrate` creates the table).
+# API rate limits and the throttle on auditing failed token sign-ins count here: one process's
+# memory for the demo (runserver is one process) and tests; production must name a shared cache
+# (Redis, settings/production.py).
 CACHES = {"default": cache_from_url(env_str("CACHE_URL", "locmem://"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

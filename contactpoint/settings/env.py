@@ -49,8 +49,8 @@ CACHE_SCHEMES = {
     "locmem": "django.core.cache.backends.locmem.LocMemCache",
     "db": "django.core.cache.backends.db.DatabaseCache",
     "file": "django.core.cache.backends.filebased.FileBasedCache",
-    "redis": "django.core.cache.backends.redis.RedisCache",
-    "rediss": "django.core.cache.backends.redis.RedisCache",
+    "redis": "contactpoint.api.cache.RedisCache",
+    "rediss": "contactpoint.api.cache.RedisCache",
 }
 
 
@@ -73,3 +73,14 @@ def cache_from_url(url: str) -> dict[str, str]:
         raise ImproperlyConfigured(f"CACHE_URL file:// needs an absolute path, not {rest!r}.")
     location = url if scheme.startswith("redis") else rest
     return {"BACKEND": CACHE_SCHEMES[scheme], "LOCATION": location}
+
+
+def shared_cache_from_url(url: str) -> dict[str, str]:
+    """cache_from_url for production: a cache one process keeps to itself would let each process
+    grant a token its full rate limit, so locmem:// stops start-up instead of starting quietly."""
+    if url.partition("://")[0] == "locmem":
+        raise ImproperlyConfigured(
+            "CACHE_URL locmem:// keeps counts in one process; production needs a cache every process "
+            "shares: redis://HOST:6379/0 (or rediss://), or db://TABLE."
+        )
+    return cache_from_url(url)

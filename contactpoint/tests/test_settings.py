@@ -37,6 +37,7 @@ SECRETS = {
     "CONTACTPOINT_AUDIT_KEY": "ab" * 32,
     "CONTACTPOINT_DATA_KEK": "cd" * 32,
     "CONTACTPOINT_TOMBSTONE_KEY": "ef" * 32,
+    "CACHE_URL": "redis://127.0.0.1:6379/0",  # where rate limits count: no default in production
 }
 
 
@@ -90,13 +91,30 @@ SHOW_CACHE = (
 )
 
 
-def test_production_counts_rate_limits_in_the_shared_database_unless_told_otherwise():
-    default = run_settings("contactpoint.settings.production", PRODUCTION, SHOW_CACHE)
-    assert default.stdout.split() == ["django.core.cache.backends.db.DatabaseCache", "contactpoint_cache"]
-    chosen = run_settings(
-        "contactpoint.settings.production", {**PRODUCTION, "CACHE_URL": "redis://cache:6379/1"}, SHOW_CACHE
+def test_production_counts_rate_limits_in_the_shared_cache_it_is_given():
+    chosen = run_settings("contactpoint.settings.production", PRODUCTION, SHOW_CACHE)
+    assert chosen.stdout.split() == [
+        "contactpoint.api.cache.RedisCache",
+        "redis://127.0.0.1:6379/0",
+    ]
+    database = run_settings(
+        "contactpoint.settings.production", {**PRODUCTION, "CACHE_URL": "db://contactpoint_cache"}, SHOW_CACHE
     )
-    assert chosen.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "redis://cache:6379/1"]
+    assert database.stdout.split() == ["django.core.cache.backends.db.DatabaseCache", "contactpoint_cache"]
+
+
+def test_production_refuses_a_cache_only_one_process_sees():
+    result = run_settings(
+        "contactpoint.settings.production", {**PRODUCTION, "CACHE_URL": "locmem://"}, SHOW_CACHE
+    )
+    assert result.returncode != 0
+    assert "CACHE_URL locmem:// keeps counts in one process" in result.stderr
+
+
+def test_local_settings_count_in_process_without_a_cache_server(tmp_path):
+    result = run_settings("contactpoint.settings.local", {"CONTACTPOINT_DATA_DIR": str(tmp_path)}, SHOW_CACHE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "django.core.cache.backends.locmem.LocMemCache"
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ searchset Bundle or 400 with an OperationOutcome, never a server error, and a ch
 """
 
 import datetime
+import json
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -232,3 +233,26 @@ def test_a_childs_own_details_find_that_child(index, searcher, srid, with_given,
         params["gender"] = details["gender"]
     bundle = valid_r4(fhir_search(searcher[0], **params).json())
     assert index[srid] in [e["resource"]["id"] for e in bundle["entry"]], params
+
+
+@pytest.mark.parametrize("born", [datetime.date(2015, 3, 14), None])
+def test_the_search_body_is_what_its_documented_serializer_renders(born):
+    from contactpoint.api.search import SearchOut, search_out
+    from contactpoint.search.selectors import SearchHit, SearchResult
+
+    hit = SearchHit(
+        id="CP4T7KQ2M9XB0RZ",
+        score=97,  # an int from a caller is still a JSON number with a fraction, as the schema says
+        given_name="William",
+        family_name="Hartley",
+        date_of_birth=born,
+        gender="male",
+        postcode_district="LS6",
+        matched=("family_name", "date_of_birth"),
+        shielded=False,
+    )
+    for result in (SearchResult(hits=[hit, hit], too_many=False), SearchResult(hits=[], too_many=True)):
+        documented = SearchOut(
+            {"results": result.hits, "count": len(result.hits), "too_many": result.too_many}
+        )
+        assert json.dumps(search_out(result)) == json.dumps(documented.data)  # types and order too
