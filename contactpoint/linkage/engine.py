@@ -14,7 +14,7 @@ from .cluster import Edge, cluster
 from .features import FEATURE_COLUMNS, Features
 from .guard import contradiction, levels_from_gammas, refusal
 from .model import COMPARISONS, trained_settings
-from .scoring import MatchModel
+from .scoring import MatchModel, pair_name_shares
 from .training import gamma_columns
 
 
@@ -79,13 +79,7 @@ def predict(records: pd.DataFrame, model: MatchModel, document: dict, engine: st
     frame = _worth_keeping(linker, scored, model, prior_weight)
     gammas = frame[gamma_columns()].to_numpy().tolist()
     levels = [levels_from_gammas(g) for g in gammas]
-    share = _name_shares(records, model)
-    shares = (
-        pd.concat([frame["unique_id_l"].map(share), frame["unique_id_r"].map(share)], axis=1)
-        .max(axis=1)
-        .fillna(0.0)
-        .tolist()
-    )
+    shares = pair_name_shares(model.name_shares(records), frame["unique_id_l"], frame["unique_id_r"])
     return pd.DataFrame(
         {
             "id_l": frame["unique_id_l"].astype("int64"),
@@ -96,13 +90,6 @@ def predict(records: pd.DataFrame, model: MatchModel, document: dict, engine: st
             "weights": frame[[f"mw_{c.name}" for c in COMPARISONS]].round(3).to_numpy().tolist(),
         }
     )
-
-
-def _name_shares(records: pd.DataFrame, model: MatchModel) -> pd.Series:
-    """`MatchModel.name_share` of every record, by id, computed column-wise (millions of records)."""
-    given = records["given"].map(model.tf.get("given", {})).fillna(0.0)
-    family = records["family"].map(model.tf.get("family", {})).fillna(0.0)
-    return pd.Series((given * family).to_numpy(), index=records["unique_id"].astype("int64"))
 
 
 def _worth_keeping(linker, scored, model: MatchModel, prior_weight: float) -> pd.DataFrame:

@@ -15,11 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from .features import Features
 from .model import COMPARISONS, Comparison
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ARTIFACTS = Path(__file__).with_name("artifacts")
 IDENTIFIER_COMPARISONS = tuple(i for i, c in enumerate(COMPARISONS) if c.name in ("nhs_number", "upn"))
@@ -85,6 +89,10 @@ class MatchModel:
         given, family = self.tf.get("given", {}), self.tf.get("family", {})
         return max(given.get(f["given"] or "", 0.0) * family.get(f["family"] or "", 0.0) for f in sides)
 
+    def name_shares(self, records: "pd.DataFrame") -> "pd.Series":
+        """`name_share` of every record of a features frame, by id, computed column-wise."""
+        return name_shares(records, self.tf)
+
     def at_volume(self, records: int) -> "MatchModel":
         """This model with thresholds for an index of `records` source records.
 
@@ -119,6 +127,25 @@ class MatchModel:
     def probability(self, evidence: float) -> float:
         odds = self.prior / (1 - self.prior) * 2**evidence
         return odds / (1 + odds)
+
+
+def name_shares(records: "pd.DataFrame", tf: dict[str, dict[str, float]]) -> "pd.Series":
+    """The share of records bearing each record's given and family name (as `name_share`), by id:
+    the same figure the namesake guard reads, for the millions of records of a full run or a
+    training sample."""
+    import pandas as pd
+
+    given = records["given"].map(tf.get("given", {})).fillna(0.0)
+    family = records["family"].map(tf.get("family", {})).fillna(0.0)
+    return pd.Series((given * family).to_numpy(), index=records["unique_id"].astype("int64"))
+
+
+def pair_name_shares(shares: "pd.Series", left: "pd.Series", right: "pd.Series") -> list[float]:
+    """For each pair of record ids, the commoner side's name share (0 for ids not in `shares`)."""
+    import pandas as pd
+
+    both = pd.concat([left.astype("int64").map(shares), right.astype("int64").map(shares)], axis=1)
+    return both.max(axis=1).fillna(0.0).tolist()
 
 
 def _level_weights(comparisons: list[dict]) -> tuple[list[list[float]], list[dict[int, str]]]:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .guard import levels_from_gammas, refusal
 from .model import COMPARISONS, splink_settings
+from .scoring import name_shares, pair_name_shares
 
 TF_COLUMNS = ("given", "family")
 U_PAIRS = 5e6
@@ -63,18 +64,19 @@ def model_train(
         log_level=40,
     )
     predictions = linker.inference.predict(threshold_match_weight=-20).as_pandas_dataframe()
+    frequencies = term_frequencies(records)
     document = {
         "version": version,
         "trained_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "training_records": len(records),
         "splink": saved,
-        "term_frequencies": term_frequencies(records),
+        "term_frequencies": frequencies,
     }
     prior_weight = math.log2(
         saved["probability_two_random_records_match"] / (1 - saved["probability_two_random_records_match"])
     )
     document["thresholds"] = thresholds_choose(
-        labelled_pairs(predictions, label_column, prior_weight),
+        labelled_pairs(predictions, label_column, prior_weight, name_shares(records, frequencies)),
         target_precision=target_precision,
         review_precision=review_precision,
     )
@@ -96,13 +98,24 @@ def gamma_columns() -> list[str]:
     return [f"gamma_{c.name}" for c in COMPARISONS]
 
 
-def labelled_pairs(predictions: pd.DataFrame, label_column: str, prior_weight: float) -> pd.DataFrame:
-    """Evidence, guard verdict and truth for every predicted pair."""
+def labelled_pairs(
+    predictions: pd.DataFrame, label_column: str, prior_weight: float, shares: pd.Series
+) -> pd.DataFrame:
+    """Evidence, guard verdict and truth for every predicted pair.
+
+    The guard is asked exactly as in a run, namesake rule included (`shares`: each record's name
+    share, by id, from the artifact's own name tables): otherwise unrelated namesakes the guard will
+    send to review count against `auto` here and raise it for pairs it never has to separate.
+    """
     gammas = predictions[gamma_columns()].to_numpy().tolist()
+    pair_shares = pair_name_shares(shares, predictions["unique_id_l"], predictions["unique_id_r"])
     return pd.DataFrame(
         {
             "evidence": predictions["match_weight"] - prior_weight,
-            "refused": [refusal(levels_from_gammas(g)) is not None for g in gammas],
+            "refused": [
+                refusal(levels_from_gammas(g), share) is not None
+                for g, share in zip(gammas, pair_shares, strict=True)
+            ],
             "match": predictions[f"{label_column}_l"] == predictions[f"{label_column}_r"],
         }
     )
