@@ -27,16 +27,18 @@ from contactpoint.feeds.models import SourceRecord
 
 from .blind import LIVE_KEYS_TTL, blind, blinds, index_key_add, index_keys, index_keys_retire
 from .features import Features
-from .frame import RECORD_FIELDS, record_features
+from .frame import CARER_FAMILY_NAMES, RECORD_FIELDS, record_features
 from .model import candidate_keys
 from .models import CandidateKey
 
+# What blocking keys are made of: the carers' names never are, and materialised rows do not hold them.
+KEY_FIELDS = tuple(name for name in RECORD_FIELDS if name not in CARER_FAMILY_NAMES)
 MAX_CANDIDATE_RECORDS = 2000  # a query matching more than this is far too vague to rank
 
 
 def record_keys(row: dict[str, Any], index_key: bytes) -> list[bytes]:
     """A record's blind keys: its blocking keys and its family name's trigrams in its birth date."""
-    texts = candidate_keys(record_features({name: row[name] for name in RECORD_FIELDS}))
+    texts = candidate_keys(record_features({name: row[name] for name in KEY_FIELDS}))
     texts += trigram_keys(row["family_name"] or "", row["date_of_birth"])
     return [blind(index_key, text) for text in dict.fromkeys(texts)]
 

@@ -8,6 +8,7 @@ function of the values a source gave; display values are never changed by it.
 import datetime
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any, TypedDict
 
@@ -25,6 +26,7 @@ class Features(TypedDict):
     family: str | None
     family_sound: str | None
     families: list[str] | None
+    carer_families: list[str] | None
     dob: str | None
     dob_swapped: str | None
     gender: str | None
@@ -114,12 +116,14 @@ def features(
     address_line_1: str = "",
     nhs_number: str = "",
     upn: str = "",
+    carer_family_names: Iterable[str | None] = (),
     **_: Any,
 ) -> Features:
     """Features of one person's details; empty values become None (unknown, not a mismatch)."""
     given = name_key(given_name) or None
     family = name_key(family_name) or None
     families = sorted({k for k in (family, name_key(former_family_name)) if k})
+    carer_families = sorted({k for k in map(name_key, filter(None, carer_family_names)) if k})
     dob = _iso(date_of_birth)
     return Features(
         given=given,
@@ -128,6 +132,7 @@ def features(
         family=family,
         family_sound=sound(family) if family else None,
         families=families or None,
+        carer_families=carer_families or None,
         dob=dob,
         dob_swapped=swapped(dob),
         gender=gender or None,

@@ -7,6 +7,9 @@ import pandas as pd
 
 from .features import FEATURE_COLUMNS, Features, features
 
+# The carers a source names with the child (child benefit and children's services send two, schools
+# and youth justice one): child benefit files a child under the claimant's surname.
+CARER_FAMILY_NAMES = ("extras__carers__0__family_name", "extras__carers__1__family_name")
 RECORD_FIELDS = (
     "pk",
     "source__code",
@@ -19,11 +22,12 @@ RECORD_FIELDS = (
     "address_line_1",
     "nhs_number",
     "upn",
+    *CARER_FAMILY_NAMES,
 )
 
 
 def record_features(row: dict[str, Any]) -> Features:
-    return features(**row)
+    return features(**row, carer_family_names=[row.get(name) for name in CARER_FAMILY_NAMES])
 
 
 def feature_rows(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

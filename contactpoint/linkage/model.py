@@ -123,6 +123,14 @@ def _dob_swapped(a: Features, b: Features) -> bool:
     return a["dob"] is not None and a["dob"] in (b["dob_swapped"],)
 
 
+def _carers_name(a: Features, b: Features) -> bool:
+    """One record files the child under a family name the other gives for one of the child's carers
+    (child benefit is indexed by the claimant, who may not share the child's surname)."""
+    return any(
+        x["family"] is not None and x["family"] in (y["carer_families"] or ()) for x, y in ((a, b), (b, a))
+    )
+
+
 def _transposed(a: Features, b: Features) -> bool:
     return a["given"] is not None and a["given"] == b["family"] and a["family"] == b["given"]
 
@@ -150,6 +158,13 @@ COMPARISONS: tuple[Comparison, ...] = (
         (
             Level("exact", _eq_sql("family"), _eq("family"), tf_column="family"),
             Level("former name", cll.ArrayIntersectLevel("families", 1), _overlap("families")),
+            Level(
+                "a carer's family name",
+                cll.CustomLevel(
+                    "array_contains(carer_families_r, family_l) OR array_contains(carer_families_l, family_r)"
+                ),
+                _carers_name,
+            ),
             Level("similar", cll.JaroWinklerLevel("family", NAME_SIMILARITY), _similar("family")),
             Level("sounds alike", _eq_sql("family_sound"), _eq("family_sound")),
         ),
