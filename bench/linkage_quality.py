@@ -298,6 +298,12 @@ def run(
     print(json.dumps({"children": children, "records": len(rows), "ours": measured}), flush=True)
     if explain:
         print(json.dumps({"shortfall": shortfall(records, groups, person_of, model)}, indent=1), flush=True)
+    baseline = None
+    if plain:
+        plain_groups, plain_seconds = plain_splink(rows)
+        baseline = evaluate(plain_groups, person_of, family) | {"seconds": round(plain_seconds, 1)}
+    if baseline is not None:
+        print(json.dumps({"plain_splink": baseline}), flush=True)
     compared = {}
     for path in variants:
         variant = MatchModel.load(path).at_volume(len(rows))
@@ -308,10 +314,6 @@ def run(
             "thresholds": vars(variant.thresholds),
         }
         print(json.dumps({"variant": variant.version, "ours": compared[variant.version]}), flush=True)
-    baseline = None
-    if plain:
-        plain_groups, plain_seconds = plain_splink(rows)
-        baseline = evaluate(plain_groups, person_of, family) | {"seconds": round(plain_seconds, 1)}
     return {
         "children": children,
         "records": len(rows),

@@ -32,7 +32,7 @@ def splink_linker(records: pd.DataFrame, model_document: dict, engine: str = "du
         from .spark import spark_api
 
         db_api = spark_api()
-        table = db_api.spark.createDataFrame(records)
+        table = _typed_lists(db_api.spark.createDataFrame(records))
     else:
         db_api = duckdb_api()
         table = records
@@ -40,6 +40,17 @@ def splink_linker(records: pd.DataFrame, model_document: dict, engine: str = "du
     linker = Linker(db_api.register(table, dataset_display_name="records"), settings, log_level=40)
     _register_term_frequencies(linker, db_api, model_document.get("term_frequencies", {}), engine)
     return linker
+
+
+LIST_FEATURES = ("given_aliases", "families", "carer_families")
+
+
+def _typed_lists(table):
+    """Spark infers a list column that is empty throughout (no record names a carer) as null-typed,
+    which its array functions refuse: every list feature is an array of strings."""
+    for column in LIST_FEATURES:
+        table = table.withColumn(column, table[column].cast("array<string>"))
+    return table
 
 
 def duckdb_api():
