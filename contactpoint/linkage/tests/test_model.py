@@ -11,6 +11,7 @@ from contactpoint.linkage.cluster import cluster
 from contactpoint.linkage.features import aliases, district, features, name_key, swapped
 from contactpoint.linkage.frame import frame
 from contactpoint.linkage.guard import COMMON_NAME_SHARE, refusal
+from contactpoint.linkage.model import COMPARISONS
 from contactpoint.linkage.scoring import ARTIFACTS, MatchModel, current_model
 from contactpoint.synthetic.population import Population
 
@@ -20,7 +21,10 @@ def _rows(children: int, seed: int) -> list[dict]:
     rows = []
     people = Population(children=children, seed=seed, as_of=datetime.date(2026, 10, 1)).generate()
     for n, child in enumerate(people):
+        carer = child.carers[0].family_name
         for variant in range(2):
+            # Every other child benefit record is filed under the carer's surname, and names the carer.
+            family = carer if n % 2 and not variant else child.family_name
             rows.append(
                 {
                     "pk": 2 * n + variant,
@@ -28,8 +32,9 @@ def _rows(children: int, seed: int) -> list[dict]:
                     "given_name": child.given_name
                     if variant
                     else child.given_name[:1] + child.given_name[1:].lower(),
-                    "family_name": child.family_name,
+                    "family_name": family,
                     "former_family_name": "",
+                    "extras__carers__0__family_name": carer,
                     "date_of_birth": child.dob,
                     "gender": child.gender,
                     "postcode": child.address.postcode,
@@ -53,6 +58,16 @@ def test_python_levels_equal_splink_levels_for_every_scored_pair():
         if model.score(by_id[a], by_id[b]).levels != tuple(levels)
     ]
     assert mismatched == []
+
+
+def test_a_child_filed_under_a_carers_surname_meets_the_carer_level():
+    model = current_model()
+    rows = _rows(300, seed=23)
+    records = frame(rows)
+    pairs = engine.predict(records, model, model.document)
+    family = next(i for i, c in enumerate(COMPARISONS) if c.name == "family_name")
+    carer_level = [lv.label for lv in COMPARISONS[family].levels].index("a carer's family name")
+    assert sum(levels[family] == carer_level for levels in pairs.levels) > 10
 
 
 def test_python_evidence_equals_splink_evidence():
