@@ -51,33 +51,21 @@ def cluster(edges: Iterable[Edge], conflict: Conflict) -> tuple[list[list[int]],
             continue
         clusters.join(ra, rb)
     groups = [sorted(m) for m in clusters.members.values()]
-    return _detach_ambiguous(groups, ordered, refused, conflict), refused
+    return _detach_ambiguous(groups, ordered, refused), refused
 
 
-def _detach_ambiguous(
-    groups: list[list[int]], edges: list[Edge], refused: list[Edge], conflict: Conflict
-) -> list[list[int]]:
-    """Records with automatic links into two clusters that may not join, and that could belong to
-    either, stand alone for review.
-
-    A record that conflicts with someone in the other cluster (a twin's record beside its own
-    child's) could never be that child's, so it stays where it is: it is not ambiguous.
-    """
+def _detach_ambiguous(groups: list[list[int]], edges: list[Edge], refused: list[Edge]) -> list[list[int]]:
+    """Records with automatic links into two clusters that may not join stand alone for review."""
     home = {record: number for number, group in enumerate(groups) for record in group}
     reaches: dict[int, set[int]] = defaultdict(set)
     for a, b, _ in edges:
         reaches[a].add(home[b])
         reaches[b].add(home[a])
-
-    def could_join(record: int, number: int) -> bool:
-        return number == home[record] or not any(conflict(record, other) for other in groups[number])
-
     ambiguous = {
         record
         for a, b, _ in refused
         for record in (a, b)
-        if len({n for n in reaches[record] | {home[record]} if could_join(record, n)}) > 1
-        and len(reaches[record]) > 1
+        if len(reaches[record] | {home[record]}) > 1 and len(reaches[record]) > 1
     }
     if not ambiguous:
         return groups

@@ -168,16 +168,6 @@ def test_clusters_never_join_through_a_bridge_record():
     assert [2] in groups and refused == [(2, 3, 29.0)]
 
 
-def test_a_record_that_conflicts_with_the_other_cluster_stays_with_its_own():
-    # 2 links to 1 (its own child) and to 3, whose cluster conflicts with 1's; but 2 itself
-    # conflicts with 4 in 3's cluster, so it could only ever be 1's child.
-    def conflict(a: int, b: int) -> bool:
-        return {a, b} in ({1, 3}, {2, 4})
-
-    groups, refused = cluster([(3, 4, 40.0), (1, 2, 30.0), (2, 3, 29.0)], conflict)
-    assert sorted(map(sorted, groups)) == [[1, 2], [3, 4]] and refused == [(2, 3, 29.0)]
-
-
 @pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime")
 def test_the_spark_engine_scores_exactly_as_duckdb(monkeypatch):
     pytest.importorskip("pyspark")
