@@ -294,14 +294,15 @@ def _ask(client, cell: Cell, world) -> str:
     return answer
 
 
+def archive_today(child) -> None:
+    ChildRetention.objects.create(
+        child=child, state=RetentionState.ARCHIVED, archived_on=timezone.localdate(), archive_basis="age_18"
+    )
+
+
 def test_an_archived_record_is_answered_like_an_id_never_issued(world):
     client = client_for(world.role_tokens["practitioner"])
-    ChildRetention.objects.create(
-        child=world.child,
-        state=RetentionState.ARCHIVED,
-        archived_on=timezone.localdate(),
-        archive_basis="age_18",
-    )
+    archive_today(world.child)
     archived = client.get(f"/api/v1/children/{world.child.contactpoint_id}")
     unknown = client.get("/api/v1/children/CP000000000000X")
     assert archived.status_code == unknown.status_code == 404
@@ -313,12 +314,7 @@ def test_an_archived_record_is_answered_like_an_id_never_issued(world):
 def test_recording_on_an_archived_record_is_refused_like_an_id_never_issued(world):
     """Nothing is written, the refusal is audited, and the answer does not tell the ID exists."""
     client = client_for(world.role_tokens["practitioner"])
-    ChildRetention.objects.create(
-        child=world.child,
-        state=RetentionState.ARCHIVED,
-        archived_on=timezone.localdate(),
-        archive_basis="age_18",
-    )
+    archive_today(world.child)
     rows_before = Involvement.objects.count()
     body = {"service_type": "early_help", "practitioner": {"given_name": "Priya", "family_name": "Shah"}}
     archived = client.post(
