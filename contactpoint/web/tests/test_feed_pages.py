@@ -1,5 +1,7 @@
 """Feed load and quarantine pages: scoped by area, audited, and a corrected file resolves a row."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -25,6 +27,12 @@ def _as(client, actor) -> None:
     sign_in_verified(client, get_user_model().objects.get(pk=actor.user_id))
 
 
+def _record_ids(page: str) -> set[str]:
+    """The quarantined rows' record ids as the table shows them (not any text: a CSRF token may
+    hold "G3")."""
+    return set(re.findall(r"<code>([^<]*)</code>", page))
+
+
 def test_a_team_sees_its_areas_loads_and_rows_with_reasons_but_no_addresses(client, feeds):
     _as(client, feeds.leeds)
     loads = client.get(reverse("web:feeds")).content.decode()
@@ -36,7 +44,7 @@ def test_a_team_sees_its_areas_loads_and_rows_with_reasons_but_no_addresses(clie
     assert client.get(reverse("web:feed_load", args=[feeds.benefit_file.pk])).status_code == 404
 
     page = client.get(reverse("web:quarantine")).content.decode()
-    assert "G2" in page and "G3" not in page and "B1" not in page
+    assert _record_ids(page) == {"G2"}
     assert "No usable given or family name" in page
     assert "LS6 2AB" not in page and "12 Oak Road" not in page  # the row's address stays out
     assert (
@@ -50,7 +58,7 @@ def test_data_managers_see_every_area(client, feeds):
     page = client.get(reverse("web:quarantine")).content.decode()
     assert all(srid in page for srid in ("G2", "G3", "B1"))
     one_load = client.get(reverse("web:quarantine"), {"load": feeds.benefit_file.pk}).content.decode()
-    assert "B1" in one_load and "G2" not in one_load
+    assert "B1" in _record_ids(one_load) and "G2" not in _record_ids(one_load)
 
 
 def test_a_corrected_file_sent_from_the_page_resolves_the_row(client, feeds):
