@@ -1,6 +1,7 @@
 """Full load + link against bare Splink on the same records, and incremental linking per record.
 
 Run:  .venv/bin/python bench/linkage_pipeline.py [--children 30000] [--seed 9] [--sample 500]
+      .venv/bin/python bench/linkage_pipeline.py --existing DATABASE [--sample 500]
 
 In one run, on a fresh PostgreSQL database: (1) loads a synthetic population's feed files through
 the feed loader and runs `contactpoint link` (the first, full run: Splink scoring, guard,
@@ -8,6 +9,10 @@ clustering, children, materialised records, candidate index) — the whole pipel
 Splink (standard comparisons, EM training, prediction, clustering) on the same loaded records;
 (3) times the incremental decision for `--sample` records taken as if newly arrived (candidate
 lookup in the database index and in-process scoring), printing p50 / p95 / p99.
+
+`--existing` times only (3), against an index already built in that database (for example the
+million-children index `bench/search_direct.py` builds, which a full pipeline run on this machine
+cannot reach in reasonable time), so the incremental figure can be read at national-like volume.
 """
 
 import argparse
@@ -30,9 +35,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--sample", type=int, default=500)
     parser.add_argument("--database", help="the database to recreate (contactpoint_bench_pipeline_N)")
+    parser.add_argument("--existing", help="time incremental decisions only, in this linked database")
     args = parser.parse_args()
 
     import linkage_quality as lq
+
+    if args.existing:
+        incremental_only(lq, args.existing, args.sample)
+        return
 
     lq.setup_django(lq.fresh_database(args.database or f"contactpoint_bench_pipeline_{args.children}"))
     import tempfile
@@ -70,7 +80,30 @@ def main() -> None:
     )
 
 
-def incremental(rows: list[dict], sample: int) -> list[float]:
+def incremental_only(lq, database: str, sample: int) -> None:
+    """Sample records from an index already linked, without reloading it. The keys are the ones
+    the search benchmarks build with, so their candidate index key unwraps here."""
+    import search_http
+
+    os.environ.update(search_http.bench_keys())
+    lq.setup_django(f"postgres://postgres@127.0.0.1:5432/{database}")
+    from contactpoint.feeds.models import SourceRecord
+    from contactpoint.linkage.frame import RECORD_FIELDS
+
+    linked = SourceRecord.objects.filter(child__isnull=False)
+    count = linked.count()
+    step = max(1, count // (sample * 4))
+    rows = list(linked.order_by("pk").values(*RECORD_FIELDS, "source_record_id")[::step][: sample * 4])
+    latencies = incremental(rows, sample, volume=count)
+    p50, p95, p99 = (statistics.quantiles(latencies, n=100)[q - 1] for q in (50, 95, 99))
+    print(
+        f"\n{database}: {count} linked records; incremental per record p50 {p50:.1f} ms, "
+        f"p95 {p95:.1f} ms, p99 {p99:.1f} ms over {len(latencies)} records"
+    )
+    print(f"Reproduce: .venv/bin/python bench/linkage_pipeline.py --existing {database} --sample {sample}")
+
+
+def incremental(rows: list[dict], sample: int, *, volume: int | None = None) -> list[float]:
     """Milliseconds to decide each sampled record against the index (read only: nothing written)."""
     import random
 
@@ -80,7 +113,7 @@ def incremental(rows: list[dict], sample: int) -> list[float]:
     from contactpoint.linkage.scoring import current_model
     from contactpoint.linkage.services import link_one
 
-    model = current_model().at_volume(len(rows))
+    model = current_model().at_volume(volume or len(rows))
     chosen = random.Random(1).sample(rows, min(sample, len(rows)))  # noqa: S311 (a benchmark sample)
     latencies = []
     for row in chosen:
