@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,6 +157,18 @@ def practitioners(count: int) -> list[str]:
 
 def queries(directory: Path, count: int, seed: int) -> list[tuple[str, set[str]]]:
     """(query string, the ContactPoint IDs holding that person's records) for sampled children."""
+    return [(typed.text, typed.wanted) for typed in typed_queries(directory, count, seed)]
+
+
+@dataclass(frozen=True)
+class TypedQuery:
+    text: str  # the query string the client sends
+    wanted: set[str]  # the ContactPoint IDs holding the person's records
+    person: dict[str, str]  # the person's true details (children.csv)
+    kinds: dict[str, str]  # how each field was typed (search_quality.noisy_query)
+
+
+def typed_queries(directory: Path, count: int, seed: int) -> list[TypedQuery]:
     from search_quality import noisy_query
 
     with (directory / "children.csv").open(newline="") as handle:
@@ -168,8 +181,10 @@ def queries(directory: Path, count: int, seed: int) -> list[tuple[str, set[str]]
     for row in chosen:
         if row["person_id"] not in children_of:
             continue
-        query = {k: str(v) for k, v in noisy_query(rng, row).items() if v}
-        out.append((urllib.parse.urlencode({**query, "limit": 5}), children_of[row["person_id"]]))
+        kinds: dict[str, str] = {}
+        query = {k: str(v) for k, v in noisy_query(rng, row, kinds).items() if v}
+        text = urllib.parse.urlencode({**query, "limit": 5})
+        out.append(TypedQuery(text, children_of[row["person_id"]], row, kinds))
     return out
 
 
@@ -454,6 +469,159 @@ def explain(tokens: list[str], work: list[tuple[str, set[str]]], count: int) -> 
                 print("\n".join(row[0] for row in cursor.fetchall()))
 
 
+def misses(directory: Path, seed: int, count: int, detail: int = 12) -> None:
+    """Right first or not for `count` typed queries, in-process, and every miss classified: the
+    right child not among the candidates (a gap in the candidate lookup), among them but below the
+    minimum evidence, hidden by "too many matches", or outranked — and then by whom (a twin, a
+    sibling, a namesake born the same day...) and on which comparison the first result gained most
+    over the right child. Printed as a breakdown by how each field of the query was typed, and the
+    first `detail` outranked misses with both children's levels."""
+    from collections import Counter, defaultdict
+
+    import search_direct
+
+    person_of = {child: who for who, child in search_direct.linked(directory).items()}
+    with (directory / "children.csv").open(newline="") as handle:
+        people = {row["person_id"]: row for row in csv.DictReader(handle)}
+    by_kind: dict[str, Counter] = defaultdict(Counter)
+    classes: Counter = Counter()
+    gained: Counter = Counter()
+    search = _InProcessSearch()
+    work = typed_queries(directory, count, seed)
+    for typed in work:
+        ranked, too_many, limit = search.ranked(typed.text)
+        ids = [] if too_many else [hit.id for hit in ranked[:limit]]
+        verdict = _miss_class(typed, ranked, too_many, search.scope, person_of, people)
+        if verdict.startswith("outranked"):
+            gain = search.gain(typed.wanted, ranked[0].id, show=f"{verdict}: {typed.text}" if detail else "")
+            gained[gain] += 1
+            detail = max(0, detail - 1)
+        rank = next((n for n, i in enumerate(ids) if i in typed.wanted), None)
+        classes[verdict] += 1
+        for kind in typed.kinds.values():
+            tally = by_kind[kind]
+            tally["queries"] += 1
+            tally["right first"] += rank == 0
+            tally["top 5"] += rank is not None
+            tally[verdict] += verdict != "right first"
+    print(f"\n{len(work)} typed queries: right first {classes['right first'] / len(work):.4f}")
+    print("miss classes:", json.dumps(dict(classes.most_common()), indent=1))
+    print("the first result's largest gain over the right child:", dict(gained.most_common()))
+    _breakdown(by_kind, [c for c, _ in classes.most_common() if c != "right first"])
+
+
+def _breakdown(by_kind: dict, columns: list[str]) -> None:
+    print("\n| query kind | queries | right first | top 5 | " + " | ".join(columns) + " |")
+    print("|---|---:|---:|---:|" + "---:|" * len(columns))
+    for kind, tally in sorted(by_kind.items()):
+        q = tally["queries"]
+        cells = " | ".join(str(tally[c]) for c in columns)
+        print(f"| {kind} | {q} | {tally['right first'] / q:.4f} | {tally['top 5'] / q:.4f} | {cells} |")
+
+
+class _InProcessSearch:
+    """The search's own steps (candidates, scope, ranking), kept for a look at a miss."""
+
+    def __init__(self) -> None:
+        from contactpoint.access.tests.factories import actor_for
+        from contactpoint.linkage.scoring import current_model
+        from contactpoint.records.models import Organisation, OrganisationKind
+        from contactpoint.search import selectors
+
+        self.selectors = selectors
+        self.model = current_model()
+        self.actor = actor_for(
+            "practitioner",
+            Organisation.objects.filter(kind=OrganisationKind.LOCAL_AUTHORITY).all()[0],
+            username=f"bench-misses-{secrets.token_hex(3)}",
+        )
+        self.scope: dict = {}
+
+    def ranked(self, text: str) -> tuple[list, bool, int]:
+        """The ranked hits of a query string as the API reads it, whether they are too many, the cap."""
+        from contactpoint.access.door import search_scope
+        from contactpoint.api.search import SearchIn, criteria_checked
+
+        fields = SearchIn(data=dict(urllib.parse.parse_qsl(text)))
+        fields.is_valid(raise_exception=True)
+        data = dict(fields.validated_data)
+        limit = data.pop("limit")
+        self.criteria = criteria_checked(self.selectors.SearchCriteria(**data))
+        self.candidates = self.selectors._candidates(self.criteria)
+        self.scope = search_scope(self.actor, sorted(self.candidates))
+        ranked = self.selectors._rank(self.criteria, self.candidates, self.scope, self.model)
+        return (
+            ranked,
+            len(ranked) > limit and ranked[limit].score >= self.selectors._strong(self.model),
+            limit,
+        )
+
+    def gain(self, wanted: set[str], first: str, show: str) -> str:
+        """The comparison on which `first` gained most over the wanted child (printed if `show`)."""
+        from contactpoint.linkage.model import COMPARISONS
+
+        right_pk = next(pk for pk, f in self.scope.items() if f.contactpoint_id in wanted)
+        first_pk = next(pk for pk, f in self.scope.items() if f.contactpoint_id == first)
+        best = {pk: self.best(pk) for pk in (right_pk, first_pk)}
+        gaps = [w - r for w, r in zip(best[first_pk].weights, best[right_pk].weights, strict=True)]
+        top = max(range(len(gaps)), key=gaps.__getitem__)
+        if show:
+            print(f"\nmiss: {show}")
+            for label, pk in (("right", right_pk), ("first", first_pk)):
+                found, scored = self.scope[pk], best[pk]
+                levels = ", ".join(
+                    f"{c.name}={scored.level_label(i)}"
+                    for i, c in enumerate(COMPARISONS)
+                    if scored.levels[i] >= 0
+                )
+                print(
+                    f"  {label}: {found.given_name} {found.family_name} {found.date_of_birth} {found.gender}"
+                    f" {found.postcode_district}, evidence {scored.evidence:.2f}: {levels}"
+                )
+        return COMPARISONS[top].name if gaps[top] > 0 else "nothing: equal evidence"
+
+    def best(self, pk: int):
+        """A child's best-scoring pair, as `_rank` finds it (with the queries it ranks with:
+        before ADR 0018 the swapped date's too)."""
+        selectors, criteria, found = self.selectors, self.criteria, self.scope[pk]
+        try:
+            queries = selectors._queries(criteria, swapped_dates=False)
+        except TypeError:
+            queries = selectors._queries(criteria)
+        scores = (
+            selectors._score(self.model, q, r, found, criteria) for q in queries for r in self.candidates[pk]
+        )
+        return max(scores, key=lambda s: s.evidence)
+
+
+def _miss_class(typed, ranked, too_many, scope, person_of, people) -> str:
+    """Where the right child went: its first place, or the reason it lost it."""
+    if ranked and ranked[0].id in typed.wanted and not too_many:
+        return "right first"
+    if too_many:
+        return "too many matches"
+    if not any(f.contactpoint_id in typed.wanted for f in scope.values()):
+        return "not a candidate"
+    if not any(hit.id in typed.wanted for hit in ranked):
+        return "below the minimum evidence"
+    right, first = typed.person, people.get(person_of.get(ranked[0].id, ""), {})
+    tied = ranked[0].score == next(hit.score for hit in ranked if hit.id in typed.wanted)
+    same = [f for f in ("given_name", "family_name", "date_of_birth") if right[f] == first.get(f)]
+    if first.get("birth_group") == right["birth_group"]:
+        who = "twin"
+    elif first.get("household_id") == right["household_id"]:
+        who = "sibling"
+    elif len(same) == 3:
+        who = "namesake born the same day"
+    elif same == ["family_name", "date_of_birth"]:
+        who = "same family name and birth date"
+    elif same == ["given_name", "date_of_birth"]:
+        who = "same given name and birth date"
+    else:
+        who = "other (" + (", ".join(same) or "nothing") + " the same)"
+    return f"outranked{' (tie)' if tied else ''} by {who}"
+
+
 def search_events() -> int:
     from contactpoint.audit.models import AuditEvent, EventType
 
@@ -484,6 +652,9 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="profile N searches in-process and stop")
     parser.add_argument("--explain", type=int, default=0, help="query plans of N searches' candidates")
     parser.add_argument("--statements", type=int, default=0, help="statements per search over N searches")
+    parser.add_argument(
+        "--misses", type=int, default=0, help="classify the misses of N typed queries (in-process) and stop"
+    )
     parser.add_argument("--port", type=int, default=8765, help="this checkout's server (a baseline's: +1)")
     parser.add_argument(
         "--baseline",
@@ -501,6 +672,9 @@ def main() -> None:
 
     from django.db import connection
 
+    if args.misses:
+        misses(directory, args.seed, args.misses)
+        return
     tokens = practitioners(16)
     work = queries(directory, max(args.single, 2000), args.seed)
     if args.profile or args.explain:

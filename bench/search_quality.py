@@ -22,23 +22,39 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def noisy_query(rng: random.Random, child: dict) -> dict:
+def noisy_query(rng: random.Random, child: dict, kinds: dict[str, str] | None = None) -> dict:
+    """One practitioner-typed query for `child`; `kinds` (if given) is filled with how each field
+    was typed, for the breakdown of misses (`bench/search_http.py --misses`). The draws from `rng`
+    do not depend on `kinds`, so a seed gives the same queries either way."""
     from contactpoint.synthetic.feeds import Noise, nicknames_of
 
     given = child["given_name"]
     roll = rng.random()
+    given_kind = "given as is"
     if roll < 0.1 and (nicknames := nicknames_of(given)):
-        given = rng.choice(nicknames)
+        given, given_kind = rng.choice(nicknames), "given nickname"
     elif roll < 0.2:
-        given = Noise(rng).typo(given)
+        given, given_kind = Noise(rng).typo(given), "given slip"
     elif roll < 0.3:
-        given = ""
-    family = child["family_name"] if rng.random() > 0.05 else Noise(rng).typo(child["family_name"])
+        given, given_kind = "", "given left out"
+    family_roll = rng.random()
+    family = child["family_name"] if family_roll > 0.05 else Noise(rng).typo(child["family_name"])
     born = datetime.date.fromisoformat(child["date_of_birth"])
+    swap = False
     if rng.random() < 0.03 and born.day <= 12 and born.day != born.month:
-        born = datetime.date(born.year, born.day, born.month)
+        born, swap = datetime.date(born.year, born.day, born.month), True
     postcode = child["postcode"]
-    postcode = postcode.split()[0] if rng.random() < 0.5 else (postcode if rng.random() < 0.5 else "")
+    postcode_roll = rng.random()
+    postcode = postcode.split()[0] if postcode_roll < 0.5 else (postcode if rng.random() < 0.5 else "")
+    if kinds is not None:
+        kinds.update(
+            given=given_kind,
+            family="family slip" if family_roll <= 0.05 else "family as is",
+            date="day/month swapped" if swap else "date as is",
+            postcode="district only"
+            if postcode_roll < 0.5
+            else ("full postcode" if postcode else "no postcode"),
+        )
     return {"given_name": given, "family_name": family, "date_of_birth": born, "postcode": postcode}
 
 
