@@ -11,7 +11,9 @@ Every search is audited with its criteria and the ids it returned, in the same t
 """
 
 import datetime
+import math
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,8 +23,8 @@ from contactpoint.access.door import FoundChild, child_pks_for, search_scope
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
 from contactpoint.linkage.candidates import candidates_by_child, records_of_children
-from contactpoint.linkage.features import Features, features, swapped
-from contactpoint.linkage.model import candidate_keys
+from contactpoint.linkage.features import Features, district, features, swapped
+from contactpoint.linkage.model import COMPARISONS, candidate_keys
 from contactpoint.linkage.scoring import MatchModel, Scored, current_model
 
 DEFAULT_LIMIT = 20
@@ -139,9 +141,13 @@ def _audited(criteria: SearchCriteria) -> dict[str, str]:
     return {k: str(v) for k, v in asdict(criteria).items() if v not in ("", None, False)}
 
 
-def _queries(criteria: SearchCriteria) -> list[Features]:
+def _queries(criteria: SearchCriteria, *, swapped_dates: bool = True) -> list[Features]:
     """The query as features, with the variants practitioners' typing needs (swapped day and
-    month, given and family names the wrong way round, each day of a range)."""
+    month, given and family names the wrong way round, each day of a range).
+
+    The swapped date finds the candidates born on it; ranking leaves it out (`swapped_dates`), as
+    the model has its own level for a swapped date: scored as typed, a child born on the swapped
+    day ranked level with one born on the day typed (ADR 0018)."""
     base = dict(
         given_name=criteria.given_name,
         family_name=criteria.family_name,
@@ -151,12 +157,12 @@ def _queries(criteria: SearchCriteria) -> list[Features]:
         upn=criteria.upn,
     )
     dates = _dates(criteria)
-    queries = [features(**base, date_of_birth=d) for d in dates]
+    queries = [_district_typed(features(**base, date_of_birth=d), criteria) for d in dates]
     if not criteria.exact:
         queries += [
             features(**base, date_of_birth=swap)
             for d in dates[:1]
-            if (swap := swapped(d.isoformat() if d else None))
+            if swapped_dates and (swap := swapped(d.isoformat() if d else None))
         ]
         queries.append(
             features(
@@ -164,7 +170,17 @@ def _queries(criteria: SearchCriteria) -> list[Features]:
                 date_of_birth=dates[0],
             )
         )
+        queries = [_district_typed(q, criteria) for q in queries]
     return queries
+
+
+def _district_typed(query: Features, criteria: SearchCriteria) -> Features:
+    """A postcode typed without its inward code is a district: the query holds it as its district
+    with no postcode, which the model alone would leave unknown (see `_score`)."""
+    typed = criteria.postcode.strip()
+    if not typed or " " in typed:
+        return query
+    return Features(**{**query, "district": district(typed)})  # type: ignore[typeddict-item]
 
 
 def _dates(criteria: SearchCriteria) -> list[datetime.date | None]:
@@ -205,8 +221,6 @@ def _search_keys(query: Features, criteria: SearchCriteria) -> list[str]:
     if not criteria.exact and query["given_aliases"] and query["family"]:
         # A nickname typed for a formal name, or the other way round.
         keys += [k for alias in query["given_aliases"] for k in candidate_keys(replace_given(query, alias))]
-    if query["district"] is None and criteria.postcode and query["dob"]:
-        keys.append(f"4:{query['dob']}|{criteria.postcode.strip().upper()}")  # district typed alone
     return keys
 
 
@@ -220,8 +234,11 @@ def _rank(
     scope: dict[int, FoundChild],
     model: MatchModel,
 ) -> list[SearchHit]:
-    queries = _queries(criteria)
-    hits = []
+    """Ordered by evidence, not by the score shown: the score is a probability rounded to 0.1, and
+    every child sharing names and birth date with the query shows 100.0, the one whose postcode
+    also agrees as much as a namesake's whose does not (ADR 0018)."""
+    queries = _queries(criteria, swapped_dates=False)
+    ranked = []
     for child, records in candidates.items():
         found = scope.get(child)
         if found is None or (found.restricted and _uses_hidden_field(criteria)):
@@ -231,9 +248,9 @@ def _rank(
         )
         if not _acceptable(best, criteria, found):
             continue
-        hits.append(_hit(found, best, model))
-    hits.sort(key=lambda h: (-h.score, h.family_name, h.given_name, h.id))
-    return hits
+        ranked.append((best.evidence, _hit(found, best, model)))
+    ranked.sort(key=lambda eh: (-eh[0], eh[1].family_name, eh[1].given_name, eh[1].id))
+    return [hit for _, hit in ranked]
 
 
 def _uses_hidden_field(criteria: SearchCriteria) -> bool:
@@ -248,9 +265,45 @@ def _score(
             **{**query, "postcode": None, "district": None, "address": None, "nhs": None, "upn": None}
         )  # type: ignore[typeddict-item]
     scored = model.score(query, record)
+    if query["district"] is not None and query["postcode"] is None:
+        scored = _district_scored(model, scored, query["district"], record["district"])
     if criteria.contactpoint_id and criteria.contactpoint_id.strip().upper() == found.contactpoint_id:
         return Scored(scored.evidence + 30.0, scored.levels, scored.weights)
     return scored
+
+
+LOCATION = next(i for i, c in enumerate(COMPARISONS) if c.name == "location")
+SAME_DISTRICT = next(i for i, lv in enumerate(COMPARISONS[LOCATION].levels) if lv.label == "same district")
+
+
+def _district_scored(model: MatchModel, scored: Scored, typed: str, district_of_record: str | None) -> Scored:
+    """A district typed alone, compared as the model compares locations coarsened to districts.
+
+    The model's levels assume both sides have a full postcode: its "same district" level means
+    "different postcode, same district" (weak, even negative evidence: mostly neighbours). What a
+    district alone shows is whether the districts agree, which is the union of every location level
+    that implies it (m and u summed), and "different" when they do not. Without this, a namesake
+    in another town ranked level with the child (ADR 0018)."""
+    if district_of_record is None:
+        return scored
+    agree = district_of_record == typed
+    weight = _district_weights(model)[agree]
+    levels, weights = list(scored.levels), list(scored.weights)
+    levels[LOCATION] = SAME_DISTRICT if agree else len(COMPARISONS[LOCATION].levels)
+    evidence = scored.evidence - weights[LOCATION] + weight
+    weights[LOCATION] = weight
+    return Scored(evidence, tuple(levels), tuple(weights))
+
+
+@lru_cache(maxsize=4)
+def _district_weights(model: MatchModel) -> tuple[float, float]:
+    """(districts differ, districts agree) in log2 Bayes factors, from the model's own m and u."""
+    saved = model.document["splink"]["comparisons"][LOCATION]["comparison_levels"]
+    levels = [lv for lv in saved if not lv.get("is_null_level")]
+    agree = levels[:-1]  # every level but "different" implies the same district
+    m = sum(lv["m_probability"] for lv in agree)
+    u = sum(lv["u_probability"] for lv in agree)
+    return model.weights[LOCATION][-1], math.log2(m / u)
 
 
 def _acceptable(scored: Scored, criteria: SearchCriteria, found: FoundChild) -> bool:
@@ -267,8 +320,6 @@ def _acceptable(scored: Scored, criteria: SearchCriteria, found: FoundChild) -> 
 
 
 def _matched(scored: Scored) -> tuple[str, ...]:
-    from contactpoint.linkage.model import COMPARISONS
-
     out = []
     for index, comparison in enumerate(COMPARISONS):
         label = scored.level_label(index)

@@ -216,3 +216,109 @@ def test_a_family_name_slip_that_changes_its_sound_is_found_by_birth_date(index,
     assert ids(search(actor, family_name="Hatrley", date_of_birth=DOB))[:1] == [william()]
     assert ids(search(actor, family_name="Hatrley", date_of_birth=DOB, exact=True)) == []
     assert ids(search(actor, family_name="Hatrley", date_of_birth=datetime.date(2015, 3, 15))) == []
+
+
+NAMESAKES_BORN = datetime.date(2016, 5, 20)
+
+
+@pytest.fixture
+def namesakes(tmp_path):
+    """Three girls named Zoe Hartley born the same day, told apart only by where they live (and
+    their NHS numbers, which the searches below do not give). The accented spellings sort after
+    the plain one, so a tie between them would put the plain-spelled girl in Leeds first."""
+    common = {"family_name": "Hartley", "date_of_birth": NAMESAKES_BORN.isoformat(), "gender": "female"}
+    load(
+        tmp_path,
+        "gp_registration",
+        [
+            person("Z1", given_name="Zoë", nhs_number="9434761018", postcode="LS6 2AB", **common),
+            person(
+                "Z2",
+                given_name="Zoe",
+                nhs_number="9434761026",
+                postcode="LS6 4QT",
+                address_line_1="3 Elm Street",
+                **common,
+            ),
+            person(
+                "Z3",
+                given_name="Zoë",
+                nhs_number="9434761034",
+                postcode="M1 4BT",
+                address_line_1="9 Canal St",
+                town="Manchester",
+                **common,
+            ),
+        ],
+    )
+    link_run()
+    return {srid: child_of("gp_registration", srid).contactpoint_id for srid in ("Z1", "Z2", "Z3")}
+
+
+def test_a_namesake_showing_the_same_rounded_score_does_not_outrank_the_child(namesakes, actor):
+    """Both show 100.0, but only the first lives at the postcode typed: ranked by the evidence."""
+    result = search(
+        actor,
+        given_name="Zoe",
+        family_name="Hartley",
+        date_of_birth=NAMESAKES_BORN,
+        gender="female",
+        postcode="LS6 2AB",
+    )
+    assert ids(result)[:2] == [namesakes["Z1"], namesakes["Z2"]]
+    assert result.hits[0].score == result.hits[1].score == 100.0
+    assert "postcode" in result.hits[0].matched and "postcode" in result.hits[1].matched
+
+
+def test_a_district_typed_alone_ranks_the_child_living_there_first(namesakes, actor):
+    result = search(
+        actor, given_name="Zoe", family_name="Hartley", date_of_birth=NAMESAKES_BORN, postcode="M1"
+    )
+    assert ids(result)[0] == namesakes["Z3"]
+    assert "postcode" in result.hits[0].matched
+    assert all("postcode" not in hit.matched for hit in result.hits[1:])
+    leeds = search(
+        actor, given_name="Zoe", family_name="Hartley", date_of_birth=NAMESAKES_BORN, postcode="LS6"
+    )
+    assert set(ids(leeds)[:2]) == {namesakes["Z1"], namesakes["Z2"]}
+
+
+def test_a_district_does_not_hide_the_namesakes_elsewhere_from_the_too_many_rule(namesakes, actor):
+    """A namesake in another town is still a strong match on names and birth date: the district
+    puts the child living there first, and a cap smaller than the strong matches still asks for
+    more detail rather than showing one of them as if it were the only one."""
+    typed = SearchCriteria(
+        given_name="Zoe", family_name="Hartley", date_of_birth=NAMESAKES_BORN, postcode="M1"
+    )
+    assert ids(children_search(actor=actor, criteria=typed, limit=3))[0] == namesakes["Z3"]
+    capped = children_search(actor=actor, criteria=typed, limit=2)
+    assert capped.too_many and capped.hits == []
+
+
+def test_a_child_born_on_the_swapped_day_does_not_rank_level_with_the_day_typed(tmp_path, actor):
+    """The swapped date finds children born on it, at the model's weight for a swapped date: Amy,
+    born on 4 May, alphabetically first, no longer ties with Zara born on the 5 April typed."""
+    load(
+        tmp_path,
+        "gp_registration",
+        [
+            person(
+                "S1",
+                given_name="Zara",
+                family_name="Pemberton",
+                date_of_birth="2016-04-05",
+                nhs_number="9434761042",
+            ),
+            person(
+                "S2",
+                given_name="Amy",
+                family_name="Pemberton",
+                date_of_birth="2016-05-04",
+                nhs_number="9434761050",
+            ),
+        ],
+    )
+    link_run()
+    zara, amy = (child_of("gp_registration", s).contactpoint_id for s in ("S1", "S2"))
+    assert ids(search(actor, family_name="Pemberton", date_of_birth=datetime.date(2016, 4, 5))) == [zara, amy]
+    assert ids(search(actor, family_name="Pemberton", date_of_birth=datetime.date(2016, 5, 4))) == [amy, zara]
