@@ -235,8 +235,8 @@ def _rank(
     model: MatchModel,
 ) -> list[SearchHit]:
     """Ordered by evidence, not by the score shown: the score is a probability rounded to 0.1, and
-    every child sharing names and birth date with the query shows 100.0, the one whose postcode
-    also agrees as much as a namesake's whose does not (ADR 0018)."""
+    a child sharing names and birth date with the query shows 100.0 whether or not its postcode
+    agrees too (ADR 0018)."""
     queries = _queries(criteria, swapped_dates=False)
     ranked = []
     for child, records in candidates.items():
