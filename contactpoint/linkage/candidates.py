@@ -13,7 +13,7 @@ import math
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, cast
 
@@ -36,14 +36,10 @@ KEY_FIELDS = tuple(name for name in RECORD_FIELDS if name not in CARER_FAMILY_NA
 MAX_CANDIDATE_RECORDS = 2000  # a query matching more than this is far too vague to rank
 
 
-def record_keys(row: dict[str, Any], index_key: bytes, features: Features | None = None) -> list[bytes]:
-    """A record's blind keys: its blocking keys and its family name's trigrams in its birth date.
-
-    `features`: the record's features when already computed from these same values.
-    """
-    if features is None:
-        features = record_features({name: row[name] for name in KEY_FIELDS})
-    texts = candidate_keys(features) + trigram_keys(row["family_name"] or "", row["date_of_birth"])
+def record_keys(row: dict[str, Any], index_key: bytes) -> list[bytes]:
+    """A record's blind keys: its blocking keys and its family name's trigrams in its birth date."""
+    texts = candidate_keys(record_features({name: row[name] for name in KEY_FIELDS}))
+    texts += trigram_keys(row["family_name"] or "", row["date_of_birth"])
     return [blind(index_key, text) for text in dict.fromkeys(texts)]
 
 
@@ -54,15 +50,8 @@ def trigram_keys(family: str, born: datetime.date | str | None) -> list[str]:
     return [f"t:{day}|{trigram}" for trigram in sorted(trigrams(family))]
 
 
-def candidate_keys_write(
-    *, rows: list[dict], replace: bool, scored: Mapping[int, Features] | None = None
-) -> int:
-    """Key records whose values the caller has just read; `replace=False` when they have no keys yet.
-
-    `scored`: features of some of these records already computed from the same values (a full
-    run's scoring); the others' are computed here.
-    """
-    known = scored or {}
+def candidate_keys_write(*, rows: list[dict], replace: bool) -> int:
+    """Key records whose values the caller has just read; `replace=False` when they have no keys yet."""
     if replace:
         CandidateKey.objects.filter(record_id__in=[row["pk"] for row in rows]).delete()
     newest = index_keys(fresh=True)[0]
@@ -70,7 +59,7 @@ def candidate_keys_write(
         [row["pk"], row["child_id"], key]
         for row in rows
         if row["child_id"] is not None and row["withdrawn_at"] is None
-        for key in record_keys(row, newest, known.get(row["pk"]))
+        for key in record_keys(row, newest)
     ]
     bulk_insert(CandidateKey._meta.db_table, ["record_id", "child_id", "key"], keyed)
     return len(keyed)

@@ -11,7 +11,7 @@ import pandas as pd
 from django.conf import settings
 
 from .cluster import Edge, cluster
-from .frame import features_by_id as _features_by_id
+from .features import FEATURE_COLUMNS, Features
 from .guard import contradiction, levels_from_gammas, refusal
 from .model import COMPARISONS, trained_settings
 from .scoring import MatchModel, pair_name_shares
@@ -175,3 +175,12 @@ def _review_pairs(pairs: pd.DataFrame, model: MatchModel, clusters: list[list[in
         dtype=bool,
     )
     return review.loc[across].drop_duplicates(subset=["id_l", "id_r"])
+
+
+def _features_by_id(records: pd.DataFrame) -> dict[int, Features]:
+    columns = list(FEATURE_COLUMNS)
+    values = records[columns].astype(object).where(records[columns].notna(), None)
+    return {
+        int(uid): Features(**dict(zip(columns, row, strict=True)))  # type: ignore[typeddict-item]
+        for uid, row in zip(records["unique_id"], values.itertuples(index=False), strict=True)
+    }

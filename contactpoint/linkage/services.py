@@ -34,7 +34,7 @@ from . import engine
 from .candidates import candidate_keys_write, candidates_by_child
 from .features import Features
 from .firstpass import checks_deferred_to_end, checks_drop
-from .frame import RECORD_FIELDS, ScoredFeatures, frame, record_features
+from .frame import RECORD_FIELDS, frame, record_features
 from .guard import contradiction, refusal
 from .materialise import MATERIALISED_TABLES, Materialiser, materialise
 from .model import COMPARISONS, candidate_keys
@@ -73,13 +73,9 @@ def link_run(*, full: bool = False, say: Say = lambda _: None) -> LinkRun:
     first = not RecordLink.objects.exists()
     kind = RunKind.FULL if (full or first) else RunKind.INCREMENTAL
     run = LinkRun.objects.create(kind=kind, model_version=model.version, engine=_engine())
-    scored = None
-    if kind == RunKind.FULL:
-        counts, scored = _full_run(run, model, say)
-    else:
-        counts = _incremental_run(run, model, say)
+    counts = _full_run(run, model, say) if kind == RunKind.FULL else _incremental_run(run, model, say)
     counts["shielded_as_possible_duplicates"] = _shield_possible_duplicates(run)
-    counts |= _materialise_pending(say, run=run, scored=scored)
+    counts |= _materialise_pending(say, run=run)
     run.counts = counts
     run.finished_at = timezone.now()
     run.save(update_fields=["counts", "finished_at"])
@@ -94,8 +90,7 @@ def _engine() -> str:
 # -- full runs ---------------------------------------------------------------------------------
 
 
-def _full_run(run: LinkRun, model: MatchModel, say: Say) -> tuple[dict[str, int], ScoredFeatures]:
-    """Returns the run's counts and the features it scored (its candidate keys are made of them)."""
+def _full_run(run: LinkRun, model: MatchModel, say: Say) -> dict[str, int]:
     rows = list(SourceRecord.objects.filter(withdrawn_at__isnull=True).values(*RECORD_FIELDS, "child_id"))
     say(f"Scoring pairs among {len(rows)} records ({run.engine})…")
     table = frame(rows)
@@ -114,7 +109,7 @@ def _full_run(run: LinkRun, model: MatchModel, say: Say) -> tuple[dict[str, int]
         moved, merges, held_out = _assign(run, model, decisions.clusters, current, evidence)
         reviews = _reviews_from_pairs(run, model, decisions.review)
     counts = {"records": len(rows), "moved": moved, "merged": merges, "review_items": reviews}
-    return counts | ({"out_of_scope": held_out} if held_out else {}), ScoredFeatures(table)
+    return counts | ({"out_of_scope": held_out} if held_out else {})
 
 
 def _kept_apart_records(rows: list[dict]) -> set[frozenset[int]]:
@@ -701,11 +696,7 @@ def review_decide(*, item: ReviewItem, same_child: bool, by, actor: Actor | None
 
 
 def _materialise_pending(
-    say: Say = lambda _: None,
-    *,
-    run: LinkRun | None = None,
-    watch: bool = True,
-    scored: ScoredFeatures | None = None,
+    say: Say = lambda _: None, *, run: LinkRun | None = None, watch: bool = True
 ) -> dict[str, int]:
     """Re-assert every record whose child or values changed, then re-key it; resumable.
 
@@ -715,7 +706,7 @@ def _materialise_pending(
     rather than row by row (`firstpass`). What the new values change for each child (its area, who
     works with it) is raised as notification events in the same transaction, except on a first
     load (nothing was known, so nothing is news) and when the caller raises its own
-    (`watch=False`: merges). `scored`: the features this run scored, for the candidate keys.
+    (`watch=False`: merges).
     """
     done = 0
     # No assertions anywhere (a first load): nothing to supersede, re-choose or re-key.
@@ -725,7 +716,7 @@ def _materialise_pending(
     with checks_deferred_to_end(run=run, tables=MATERIALISED_TABLES, start=fresh and bool(pending)):
         for batch in _by_whole_children(pending):
             with transaction.atomic():
-                _materialise_batch(batch, materialiser, fresh=fresh, watch=watch, scored=scored)
+                _materialise_batch(batch, materialiser, fresh=fresh, watch=watch)
                 if run is not None:
                     MaterialisedBatch.objects.create(
                         run=run,
@@ -742,9 +733,7 @@ def _nothing_materialised() -> bool:
     return not any(model._default_manager.exists() for model in records.ITEM_MODELS.values())
 
 
-def _materialise_batch(
-    batch: "_Batch", materialiser: Materialiser, *, fresh: bool, watch: bool, scored: ScoredFeatures | None
-) -> None:
+def _materialise_batch(batch: "_Batch", materialiser: Materialiser, *, fresh: bool, watch: bool) -> None:
     previous = set() if fresh else _previous_children(batch.ids)
     watched: set[int] = set()
     if watch and not fresh:
@@ -753,10 +742,7 @@ def _materialise_batch(
         rows = materialise(batch.ids, materialiser=materialiser, fresh=fresh, flagged=batch.flagged)
         for child in previous:
             records.child_values_choose(child=Child(pk=child))
-    # A record flagged since it was scored has changed: its keys are computed from what was read.
-    flagged = set(batch.flagged)
-    known = scored.of([r for r in batch.ids if r not in flagged]) if scored else None
-    candidate_keys_write(rows=rows, replace=not fresh, scored=known)
+    candidate_keys_write(rows=rows, replace=not fresh)
 
 
 def _pending(run: LinkRun | None) -> list[tuple[int, int, bool]]:
