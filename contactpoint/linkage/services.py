@@ -51,7 +51,9 @@ from .models import (
 from .scoring import MatchModel, Scored, current_model
 
 CHUNK = 2000
-POINT_CHUNK = 50_000  # records pointed at their children per statement
+# Records pointed at their children per statement. Past a few thousand pairs PostgreSQL hashes
+# them and scans the whole source-record table once per statement, so statements are few and large.
+POINT_CHUNK = 250_000
 # What a first run writes a row of per record before materialising: the records' children and
 # their link history (see firstpass).
 LINKED_TABLES = (SourceRecord._meta.db_table, RecordLink._meta.db_table)
