@@ -44,14 +44,20 @@ def fresh_database(name: str) -> str:
     return f"postgres://postgres@127.0.0.1:5432/{name}"
 
 
-def load(directory: Path) -> None:
+def migrate() -> None:
     from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def load(directory: Path, *, migrated: bool = False) -> None:
     from django.utils import timezone
 
     from contactpoint.feeds.services import feed_load, sources_sync
     from contactpoint.records import services
 
-    call_command("migrate", verbosity=0)
+    if not migrated:
+        migrate()
     sources_sync()
     with (directory / "organisations.csv").open(newline="") as handle:
         services.organisations_load(rows=list(csv.DictReader(handle)))

@@ -41,7 +41,19 @@ _live: LiveKeys | None = None
 
 
 def blind(key: bytes, text: str) -> bytes:
-    return hmac.new(key, text.encode(), hashlib.sha256).digest()[:BLIND_BYTES]
+    """HMAC-SHA-256 of the text, truncated; from a copy of an HMAC already keyed with `key`, which
+    saves hashing the padded key twice per text (about 40 % of blinding a first run's keys)."""
+    keyed = _keyed.get(key)
+    if keyed is None:
+        if len(_keyed) >= 8:  # only the live keys are used for long; others (tests) need not stay
+            _keyed.clear()
+        keyed = _keyed[key] = hmac.new(key, digestmod=hashlib.sha256)
+    mac = keyed.copy()
+    mac.update(text.encode())
+    return mac.digest()[:BLIND_BYTES]
+
+
+_keyed: dict[bytes, hmac.HMAC] = {}
 
 
 def blinds(keys: Iterable[bytes], texts: Iterable[str]) -> list[bytes]:
@@ -71,6 +83,7 @@ def index_keys_forget() -> None:
     """Drop this process's list (after a rotation here, or between tests on a rolled-back database)."""
     global _live
     _live = None
+    _keyed.clear()
 
 
 _unwrapped_cache: dict[tuple[str, str], bytes] = {}

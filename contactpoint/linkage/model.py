@@ -231,8 +231,8 @@ def candidate_keys(f: Features) -> list[str]:
     keys = []
     for number, columns in enumerate(BLOCKING_KEYS):
         values = [f[c] for c in columns]  # type: ignore[literal-required]
-        if all(values):
-            keys.append(f"{number}:" + "|".join(str(v) for v in values))
+        if all(values):  # every blocking feature is a string (a generator per key cost more)
+            keys.append(f"{number}:" + "|".join(values))  # type: ignore[arg-type]
     return keys
 
 

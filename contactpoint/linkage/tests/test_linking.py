@@ -314,6 +314,42 @@ def test_a_run_that_crashed_while_materialising_is_finished_by_the_next(tmp_path
     assert not SourceRecord.objects.filter(needs_linking=True).exists()
 
 
+def test_a_run_that_crashed_while_assigning_children_leaves_nothing_half_done(tmp_path, monkeypatch):
+    from contactpoint.linkage import services
+    from contactpoint.records.models import IssuedContactPointId
+
+    rows = [
+        person(f"G{n}", given_name=name, date_of_birth=f"201{n}-01-0{n + 1}")
+        for n, name in enumerate(["Ada", "Ben", "Cas", "Dev", "Eli"])
+    ]
+    load(tmp_path, "gp_registration", rows)
+    load(tmp_path, "child_benefit", [person("C0", given_name="Ada", date_of_birth="2010-01-01")])
+    real = services._point
+
+    def crash_after_children_were_created(moves, **kwargs):
+        assert Child.objects.count() == 5  # the children exist, in the run's transaction
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(services, "_point", crash_after_children_were_created)
+    monkeypatch.setattr(services, "POINT_CHUNK", 4)  # the records pointed in two statements
+    with pytest.raises(RuntimeError):
+        link_run()
+    assert not Child.objects.exists() and not IssuedContactPointId.objects.exists()
+    assert not RecordLink.objects.exists()
+    assert not SourceRecord.objects.filter(child__isnull=False).exists()
+    monkeypatch.setattr(services, "_point", real)
+    link_run()
+    assert LinkRun.objects.filter(finished_at__isnull=True).count() == 0
+    children = set(SourceRecord.objects.values_list("child_id", flat=True))
+    assert len(children) == Child.objects.count() == 5 and None not in children
+    assert child_of("gp_registration", "G0") == child_of("child_benefit", "C0")
+    issued = set(IssuedContactPointId.objects.values_list("value", flat=True))
+    assert issued == set(Child.objects.values_list("contactpoint_id", flat=True))
+    assert RecordLink.objects.count() == 6  # one history row per record: nothing twice
+    assert ChildName.objects.count() == 6
+    assert not SourceRecord.objects.filter(needs_linking=True).exists()
+
+
 def _crash_on_second_batch(tmp_path, monkeypatch) -> None:
     from contactpoint.linkage import services
 

@@ -49,3 +49,22 @@ def test_bulk_issue_never_hands_out_an_id_issued_before(monkeypatch):
     monkeypatch.setattr(services, "contactpoint_id_generate", lambda: next(candidates))
     assert services.contactpoint_ids_issue(count=2) == ["CP" + "B" * 12, "CP" + "C" * 12]
     assert IssuedContactPointId.objects.count() == 3
+
+
+def test_children_are_created_in_bulk_with_ids_never_issued_before(monkeypatch):
+    retired = services.contactpoint_id_issue()
+    drawn = iter([retired, "CP" + "D" * 12, retired, "CP" + "D" * 12, "CP" + "E" * 12])
+    monkeypatch.setattr(services, "contactpoint_id_generate", lambda: next(drawn))
+    created = services.children_issue(count=2, chunk=2)
+    children = Child.objects.filter(pk__in=created)
+    assert sorted(children.values_list("contactpoint_id", flat=True)) == ["CP" + "D" * 12, "CP" + "E" * 12]
+    assert created == sorted(created)
+    assert IssuedContactPointId.objects.count() == 3  # the retired ID once; each child's registered
+
+
+def test_bulk_children_get_distinct_valid_ids():
+    created = services.children_issue(count=300, chunk=128)
+    values = list(Child.objects.filter(pk__in=created).values_list("contactpoint_id", flat=True))
+    assert len(created) == len(set(values)) == 300
+    assert all(services.contactpoint_id_is_valid(value) for value in values)
+    assert set(values) <= set(IssuedContactPointId.objects.values_list("value", flat=True))
