@@ -93,7 +93,8 @@ def fill(children: int) -> None:
         ChildNameFactory(child=child, source=source, is_chosen=True)
         ChildNameFactory(child=child, source=source, kind="former", family_name="Ahmed")
         ChildGender.objects.create(**item, is_chosen=True, gender="female")
-        ChildBirthDate.objects.create(**item, is_chosen=True, date_of_birth=datetime.date(2015, 3, 14))
+        born = datetime.date(2015, 3, 14)
+        ChildBirthDate.objects.create(**item, is_chosen=True, date_of_birth=born)  # type: ignore[misc]  # sealed
         ChildAddressFactory(child=child, source=source, local_authority=la, is_chosen=True)
         ChildIdentifierFactory(child=child, source=source, issuer=nhs)
         for given, relationship in (("Sara", "mother"), ("Omar", "father")):

@@ -127,6 +127,20 @@ class _Context:
     index_key: bytes
     first_child: int
     first_record: int
+    first_birth_date: int
+    aead: Any = None  # no child's key: every child's rows are sealed under its own (data_key)
+
+    def data_key(self) -> tuple[str, bytes, str, datetime.datetime]:
+        """A new child's data key, kept for the rows of this child that follow (one child at a time)."""
+        import secrets
+        import uuid
+
+        from contactpoint.retention import crypto
+
+        key_id, plain = uuid.uuid4().hex, secrets.token_bytes(crypto.KEY_BYTES)
+        wrapped, kek_id = crypto.key_wrap(plain, key_id=key_id)
+        object.__setattr__(self, "aead", crypto.cipher(plain))
+        return key_id, wrapped, kek_id, self.now
 
     @classmethod
     def prepared(cls, directory: Path, population) -> "_Context":
@@ -173,6 +187,7 @@ class _Context:
             index_key=index_keys(fresh=True)[0],
             first_child=_next_id("records_child"),
             first_record=_next_id("feeds_sourcerecord"),
+            first_birth_date=_next_id("records_childbirthdate"),
         )
 
 
@@ -193,6 +208,8 @@ class _Batch:
 
     def add(self, index: int, child, rows: list[tuple[str, dict[str, str]]], renderer) -> str:
         from contactpoint.linkage.candidates import record_keys
+        from contactpoint.records import sealed
+        from contactpoint.records.models import ChildBirthDate
         from contactpoint.records.services import contactpoint_id_generate
         from contactpoint.synthetic.reference import LOCAL_AUTHORITIES
 
@@ -217,7 +234,11 @@ class _Batch:
         self.tables["records_childname"].append(
             (*provenance, "current", child.given_name, child.middle_names, child.family_name)
         )
-        self.tables["records_childbirthdate"].append((*provenance, child.dob))
+        self.tables["retention_childdatakey"].append((child_pk, *context.data_key()))
+        born = sealed.row_sealed(
+            context.aead, ChildBirthDate, context.first_birth_date + index, {"date_of_birth": child.dob}
+        )
+        self.tables["records_childbirthdate"].append((*provenance, *born.values()))
         self.tables["records_childgender"].append((*provenance, child.gender))
         address = child.address
         area = context.areas.get(LOCAL_AUTHORITIES[address.la_index].number)
@@ -258,7 +279,7 @@ class _Batch:
             # checking each foreign key row by row was most of the build's time.
             cursor.execute("SET LOCAL session_replication_role = replica")
             for table, rows in self.tables.items():
-                with cursor.cursor.copy(f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN") as copy:
+                with cursor.cursor.copy(f"COPY {table} ({', '.join(_columns(table))}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
         return {
@@ -286,7 +307,8 @@ COLUMNS = {
     "records_issuedcontactpointid": ("value", "issued_at"),
     "records_child": ("id", "contactpoint_id", "created_at"),
     "records_childname": (*_PROVENANCE, "kind", "given_name", "middle_names", "family_name"),
-    "records_childbirthdate": (*_PROVENANCE, "date_of_birth"),
+    "records_childbirthdate": (),  # sealed: see _columns
+    "retention_childdatakey": ("child_id", "key_id", "wrapped", "kek_id", "created_at"),
     "records_childgender": (*_PROVENANCE, "gender"),
     "records_childaddress": (
         *_PROVENANCE,
@@ -317,6 +339,20 @@ COLUMNS = {
 }
 
 
+def _columns(table: str) -> tuple[str, ...]:
+    """A table's columns in the order its rows are built; a sealed table's as records.sealed
+    writes them (the id, the blob, the clear parts)."""
+    if table != "records_childbirthdate":
+        return COLUMNS[table]
+    from contactpoint.records import sealed
+    from contactpoint.records.models import ChildBirthDate
+    from contactpoint.retention.crypto import cipher
+
+    aead = cipher(bytes(32))
+    sample = sealed.row_sealed(aead, ChildBirthDate, 1, {"date_of_birth": datetime.date(2000, 1, 1)})
+    return (*_PROVENANCE, *sample)
+
+
 def _drop_secondary_indexes() -> list[str]:
     """Indexes that no constraint needs, dropped before the COPY and rebuilt once after it."""
     from django.db import connection
@@ -343,7 +379,7 @@ def _recreate(definitions: list[str]) -> None:
             cursor.execute(definition)
         for table in COLUMNS:
             cursor.execute(f"ANALYZE {table}")
-        for table in ("records_child", "feeds_sourcerecord"):
+        for table in ("records_child", "feeds_sourcerecord", "records_childbirthdate"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
             )

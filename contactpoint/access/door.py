@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from contactpoint.audit.models import EventType, Outcome
 from contactpoint.audit.services import audit_record
+from contactpoint.records import sealed
 from contactpoint.records.models import (
     Carer,
     Child,
@@ -40,6 +41,7 @@ from contactpoint.records.models import (
     SensitiveBasis,
 )
 from contactpoint.records.selectors import involvement_version
+from contactpoint.retention.models import ChildDataKey
 from contactpoint.retention.selectors import (
     ChildArchived,
     archive_access,
@@ -392,16 +394,26 @@ def _items(actor: Actor, child: Child, *, restricted: bool) -> dict[str, list[di
         cursor.execute(sql, params)
         rows = [json.loads(row) if isinstance(row, str | bytes) else row for (row,) in cursor.fetchall()]
     items: dict[str, list[dict[str, Any]]] = {kind: [] for kind, *_ in _ARMS}
+    items[_KEY] = []
     for row in sorted(rows, key=lambda row: row["pk"]):
         items[row["item"]].append(row)
+    key = items.pop(_KEY)
+    key_columns = {c: key[0][c] if key else None for c in sealed.KEY_COLUMNS}
+    keys = sealed.Keys()
+    for kind, model, *_ in _ARMS:
+        if sealed.is_sealed(model) and items[kind]:
+            items[kind] = list(sealed.rows_open(model, (r | key_columns for r in items[kind]), keys=keys))
     return items
+
+
+_KEY = "key"  # the arm that brings the child's wrapped data key, to open the sealed arms' rows
 
 
 @functools.cache
 def _items_query(vendor: str, *, restricted: bool, sensitive: str) -> tuple[str, tuple[Any, ...]]:
     """The record's query, written with the ORM and compiled once per shape: compiling a union of
     nine arms costs more than running it, and a record is read on every view."""
-    arms = []
+    arms: list[Any] = []
     for kind, model, rows, columns in _ARMS:
         if restricted and kind not in _RESTRICTED:
             continue
@@ -409,10 +421,19 @@ def _items_query(vendor: str, *, restricted: bool, sensitive: str) -> tuple[str,
             rows = rows & Q(issuer_id=_ORGANISATION_ID)
         elif kind == "involvement":
             rows = rows & _SENSITIVE_VISIBLE[sensitive]
-        packed = JSONObject(item=Value(kind), pk=F("pk"), **{c.replace("__", "_"): F(c) for c in columns})
+        packed = JSONObject(
+            item=Value(kind),
+            pk=F("pk"),
+            **{c.replace("__", "_"): F(c) for c in columns if c not in sealed.sealed_fields(model)},
+            **sealed.json_columns(sealed.is_sealed(model)),
+        )
         arms.append(
             model.objects.filter(rows, child_id=_CHILD_ID).annotate(row=packed).values_list("row", flat=True)
         )
+    key = JSONObject(item=Value(_KEY), pk=F("pk"), **sealed.json_key_columns())
+    arms.append(
+        ChildDataKey.objects.filter(child_id=_CHILD_ID).annotate(row=key).values_list("row", flat=True)
+    )
     union = arms[0].union(*arms[1:], all=True)
     sql, params = union.query.get_compiler(connection=connection).as_sql()
     return sql, tuple(params)
@@ -434,7 +455,7 @@ def _core(
     name = next((n for n in names if n["is_chosen"]), None)
     former = [n for n in names if n["kind"] == NameKind.FORMER and not n["is_chosen"]]
     gender = items["gender"][0]["gender"] if items["gender"] else ""
-    born = _date(items["born"][0]["date_of_birth"]) if items["born"] else None
+    born = items["born"][0]["date_of_birth"] if items["born"] else None
     return ChildRecordView(
         contactpoint_id=child.contactpoint_id,
         shielded=shielded,
@@ -622,8 +643,12 @@ def search_scope(actor: Actor, child_pks: list[int]) -> dict[int, FoundChild]:
         raise PermissionDenied(f"The {actor.role} role cannot search the index.")
     today = timezone.localdate()
     found = {}
+    keys = sealed.Keys()
     for row in _scope_rows(child_pks):
-        pk, contactpoint_id, given, family, born, gender, postcode, archived_on, shield, area = row
+        pk, contactpoint_id, *name, born_pk, born_blob, wrapped, key_id, kek_id = row[:9]
+        gender, postcode, archived_on, shield, area = row[9:]
+        key = [wrapped, key_id, kek_id]
+        named = _chosen_open(ChildName, [*name, *key], keys)
         if archived_on is not None and archive_hidden_from(actor, _day(archived_on), today):
             continue
         hidden = shield is not None and not SEES_THROUGH_SHIELD.allows(
@@ -633,13 +658,23 @@ def search_scope(actor: Actor, child_pks: list[int]) -> dict[int, FoundChild]:
             pk=pk,
             contactpoint_id=contactpoint_id,
             restricted=hidden,
-            given_name=given or "",
-            family_name=family or "",
-            date_of_birth=_day(born),
+            given_name=named["given_name"] or "",
+            family_name=named["family_name"] or "",
+            date_of_birth=_chosen_open(ChildBirthDate, [born_pk, born_blob, *key], keys)["date_of_birth"],
             gender=gender or "",
             postcode_district="" if hidden else _district(postcode or ""),
         )
     return found
+
+
+def _chosen_open(model, columns: list[Any], keys: sealed.Keys) -> dict[str, Any]:
+    """A chosen value's sealed fields from the scope statement's columns (its pk, its blob and the
+    child's key columns); empty when the child has no such value."""
+    pk, blob, *key = columns
+    if pk is None:
+        return dict.fromkeys(sealed.sealed_fields(model))
+    row = {"pk": pk, sealed.COLUMN: blob, **dict(zip(sealed.KEY_COLUMNS, key, strict=True))}
+    return next(sealed.rows_open(model, [row], keys=keys))
 
 
 def _day(value: datetime.date | str | None) -> datetime.date | None:
@@ -677,9 +712,11 @@ def _scope_query(vendor: str) -> tuple[str, tuple[Any, ...]]:
     query = (
         Child.objects.filter(pk__in=RawSQL(_MEMBERS[vendor], [_CHILD_PKS]))  # noqa: S611 (fixed SQL)
         .annotate(
-            chosen_given=_chosen_value(ChildName, "given_name"),
-            chosen_family=_chosen_value(ChildName, "family_name"),
-            chosen_born=_chosen_value(ChildBirthDate, "date_of_birth"),
+            name_pk=_chosen_value(ChildName, "pk"),
+            name_sealed=_chosen_value(ChildName, sealed.COLUMN),
+            born_pk=_chosen_value(ChildBirthDate, "pk"),
+            born_sealed=_chosen_value(ChildBirthDate, sealed.COLUMN),
+            **sealed.key_columns("pk"),
             chosen_gender=_chosen_value(ChildGender, "gender"),
             chosen_postcode=_chosen_value(ChildAddress, "postcode"),
             archived_on=Subquery(archived.order_by("pk").values("archived_on")[:1]),
@@ -689,9 +726,11 @@ def _scope_query(vendor: str) -> tuple[str, tuple[Any, ...]]:
         .values_list(
             "pk",
             "contactpoint_id",
-            "chosen_given",
-            "chosen_family",
-            "chosen_born",
+            "name_pk",
+            "name_sealed",
+            "born_pk",
+            "born_sealed",
+            *sealed.KEY_COLUMNS,
             "chosen_gender",
             "chosen_postcode",
             "archived_on",

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from contactpoint.feeds.loader import bulk_insert
 from contactpoint.feeds.models import Source, SourceRecord
-from contactpoint.records import services
+from contactpoint.records import sealed, services
 from contactpoint.records.models import (
     AddressStatus,
     Carer,
@@ -171,7 +171,12 @@ class Materialiser:
         children = {item["child_id"] for items in self.items.values() for item in items}
         held = self._children_with_assertions(children) if supersede else set()
         self._choose_for_new_children(held)
+        ciphers = sealed.ciphers_for(
+            i["child_id"] for m, items in self.items.items() if sealed.is_sealed(m) for i in items
+        )
         for model, items in self.items.items():
+            if sealed.is_sealed(model):
+                sealed.rows_seal(model, items, ciphers)  # every sealed table's values, sealed here
             insert_rows(model, items, now=now)
         for child_id in held:
             services.child_values_choose(child=Child(pk=child_id))
@@ -227,7 +232,8 @@ def insert_rows(model: type[models.Model], items: list[Row], *, now: datetime.da
     Unset fields take their model defaults, as instances would; `recorded_at` (auto_now_add)
     is set here as the ORM would.
     """
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    with_ids = bool(items) and "id" in items[0]  # ids reserved by records.sealed.rows_seal
+    fields = [f for f in model._meta.concrete_fields if with_ids or not f.primary_key]
     defaults = {f.attname: f.get_default() for f in fields} | {"recorded_at": now}
     prepared = [f for f in fields if _needs_preparing(f)]
     plain = [f for f in fields if f not in prepared]
@@ -245,6 +251,7 @@ _PLAIN_FIELDS = (
     models.CharField,
     models.EmailField,
     models.TextField,
+    models.BinaryField,
     models.BooleanField,
     models.IntegerField,
     models.BigIntegerField,

@@ -8,6 +8,9 @@ superseded assertions stay as history. The rules that must hold whatever code wr
 constraints, because bulk loads do not pass through Python validation.
 """
 
+import datetime
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Cast, Substr
@@ -172,24 +175,71 @@ class ChosenItem(ChildItem):
         ]
 
 
+def _sealed_field(name: str) -> property:
+    """A sealed field as an attribute that can be given (to a new row) but not read back from a
+    loaded one: reading goes through records.sealed, with the child's key in the same statement."""
+
+    def get(self: models.Model) -> object:
+        try:
+            return self.__dict__["_unsealed"][name]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is sealed: read it through records.sealed"
+            ) from None
+
+    def put(self: models.Model, value: object) -> None:
+        self.__dict__.setdefault("_unsealed", {})[name] = value
+
+    return property(get, put)
+
+
+class SealedRow:
+    """A row whose identifying fields (SEALED) are one blob under the child's data key
+    (records/sealed.py); each such field is a `_sealed_field` attribute of the model."""
+
+    SEALED: tuple[str, ...] = ()
+    SEALED_DATES: tuple[str, ...] = ()  # those of them that are dates (sealed as ISO text)
+
+    @classmethod
+    def clear_parts(cls, values: dict) -> dict:
+        """Columns kept in the clear that are derived from sealed values (none by default)."""
+        return {}
+
+    def save(self, *args, **kwargs) -> None:
+        unsealed = self.__dict__.pop("_unsealed", None)
+        if unsealed is not None:
+            from . import sealed
+
+            if set(unsealed) != set(self.SEALED) and not self._state.adding:  # type: ignore[attr-defined]
+                raise ValueError(
+                    f"A stored {type(self).__name__} is re-sealed whole: give every one of {self.SEALED}."
+                )
+            sealed.instance_seal(self, unsealed)  # type: ignore[arg-type]
+            if self._state.adding:  # type: ignore[attr-defined]
+                kwargs.setdefault("force_insert", True)
+        super().save(*args, **kwargs)  # type: ignore[misc]
+
+
 class NameKind(models.TextChoices):
     CURRENT = "current", "Current name"
     FORMER = "former", "Former name"
 
 
-class ChildName(ChosenItem):
-    """Given, middle and family names; former names are kept and searchable."""
+class ChildName(SealedRow, ChosenItem):
+    """Given, middle and family names, sealed; former names are kept and searchable. The kind
+    stays clear (survivorship chooses among current names)."""
 
+    SEALED = ("given_name", "middle_names", "family_name")
     kind = models.CharField(max_length=8, choices=NameKind.choices, default=NameKind.CURRENT)
-    given_name = models.CharField(max_length=100, blank=True)
-    middle_names = models.CharField(max_length=200, blank=True)
-    family_name = models.CharField(max_length=100, blank=True)
+    sealed_values = models.BinaryField(blank=True, editable=False)
+    given_name = _sealed_field("given_name")
+    middle_names = _sealed_field("middle_names")
+    family_name = _sealed_field("family_name")
 
     class Meta(ChosenItem.Meta):
         constraints = [
             *ChosenItem.Meta.constraints,
             models.CheckConstraint(condition=Q(kind__in=NameKind.values), name="childname_kind_valid"),
-            models.CheckConstraint(condition=~Q(given_name="", family_name=""), name="childname_not_empty"),
             models.CheckConstraint(
                 condition=Q(is_chosen=False) | Q(kind=NameKind.CURRENT),
                 name="childname_chosen_is_current",
@@ -197,7 +247,13 @@ class ChildName(ChosenItem):
         ]
 
     def __str__(self) -> str:
-        return " ".join(p for p in (self.given_name, self.middle_names, self.family_name) if p)
+        return f"name {self.pk}"
+
+    def clean(self) -> None:
+        """What the database checked before the names were sealed: a name has a given or a family part."""
+        given = self.__dict__.get("_unsealed", {})
+        if self._state.adding and not (given.get("given_name") or given.get("family_name")):
+            raise ValidationError("A name needs a given or a family name.")
 
 
 class Gender(models.TextChoices):
@@ -216,8 +272,25 @@ class ChildGender(ChosenItem):
         ]
 
 
-class ChildBirthDate(ChosenItem):
-    date_of_birth = models.DateField()
+class ChildBirthDate(SealedRow, ChosenItem):
+    """The date is sealed; its year stays clear so that retention's daily run opens only the
+    children old enough to be due (docs/adr/0010-retention.md)."""
+
+    SEALED = ("date_of_birth",)
+    SEALED_CLEAR = ("year_of_birth",)
+    sealed_values = models.BinaryField(blank=True, editable=False)
+    year_of_birth = models.PositiveSmallIntegerField()
+    SEALED_DATES = ("date_of_birth",)
+    date_of_birth = _sealed_field("date_of_birth")
+
+    @classmethod
+    def clear_parts(cls, values: dict) -> dict:
+        born = values["date_of_birth"]
+        return {
+            "year_of_birth": (
+                born if isinstance(born, datetime.date) else datetime.date.fromisoformat(born)
+            ).year
+        }
 
 
 class AddressStatus(models.TextChoices):

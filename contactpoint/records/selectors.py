@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
+from . import sealed
 from .models import (
     Carer,
     Child,
@@ -70,10 +71,8 @@ def children_match_facts(contactpoint_ids: Iterable[str]) -> dict[str, ChildMatc
     postcodes: dict[str, set[str]] = defaultdict(set)
     areas: dict[str, str] = {}
     involved: dict[str, set[str]] = defaultdict(set)
-    for cp_id, family in ChildName.objects.filter(**live).values_list(
-        "child__contactpoint_id", "family_name"
-    ):
-        names[cp_id].add(family.casefold())
+    for row in sealed.values_opened(ChildName.objects.filter(**live), "child__contactpoint_id"):
+        names[row["child__contactpoint_id"]].add((row["family_name"] or "").casefold())
     for cp_id, family, postcode in Carer.objects.filter(**live).values_list(
         "child__contactpoint_id", "family_name", "postcode"
     ):

@@ -104,6 +104,31 @@ def data_key_ensure(*, child_id: int) -> ChildDataKey:
     return row
 
 
+def data_keys_create(*, child_ids: list[int]) -> dict[int, bytes]:
+    """Data keys for many children at once (bulk writes), returned unwrapped. A key another
+    process created meanwhile wins, and is the one returned."""
+    ring = kek_ring()
+    fresh = {child_id: (uuid.uuid4().hex, secrets.token_bytes(KEY_BYTES)) for child_id in child_ids}
+    ChildDataKey.objects.bulk_create(
+        [
+            ChildDataKey(
+                child_id=child_id,
+                key_id=key_id,
+                wrapped=_wrap(plain, key_id, ring.wrapping_id),
+                kek_id=ring.wrapping_id,
+            )
+            for child_id, (key_id, plain) in fresh.items()
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    stored = dict(ChildDataKey.objects.filter(child_id__in=child_ids).values_list("child_id", "key_id"))
+    return {
+        child_id: plain if stored[child_id] == key_id else data_key(child_id=child_id)
+        for child_id, (key_id, plain) in fresh.items()
+    }
+
+
 def data_key(*, child_id: int) -> bytes:
     """The child's plaintext data key; KeyDestroyed once the child has been destroyed."""
     row = ChildDataKey.objects.filter(child_id=child_id).first()

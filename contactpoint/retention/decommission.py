@@ -30,6 +30,7 @@ from contactpoint.audit.models import AuditCheckpoint, EventType
 from contactpoint.audit.services import audit_record, chain_seal
 from contactpoint.feeds.models import DataQualityWarning, FeedFile, QuarantinedRow, SourceRecord
 from contactpoint.linkage.models import IndexKey
+from contactpoint.records import sealed
 from contactpoint.records.models import Child, ChildIdentifier, ChildName, Practitioner
 from contactpoint.records.statutory import models_holding_child_data
 
@@ -72,7 +73,8 @@ def _needles() -> list[str]:
     """A sample of identifying values to look for afterwards: family names (four letters or more,
     to keep chance matches down) and NHS numbers. Held in memory only, never written (the
     certificate records how many were sought, not which)."""
-    names = set(ChildName.objects.order_by("?").values_list("family_name", flat=True)[:NEEDLE_SAMPLE]) | set(
+    sampled = sealed.values_opened(ChildName.objects.order_by("?"), limit=NEEDLE_SAMPLE)
+    names = {row["family_name"] or "" for row in sampled} | set(
         SourceRecord.objects.order_by("?").values_list("family_name", flat=True)[:NEEDLE_SAMPLE]
     )
     numbers = set(

@@ -8,6 +8,7 @@ day however late the job runs), so running it twice, or a day late, changes noth
 import datetime
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal
 
 from django.apps import apps
 from django.db import transaction
@@ -21,6 +22,7 @@ from contactpoint.audit.criteria import criteria_keys_expire
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
 from contactpoint.feeds.models import QuarantinedRow, SourceRecord
+from contactpoint.records import sealed
 from contactpoint.records.models import Child, ChildBirthDate
 
 from . import policy
@@ -82,23 +84,34 @@ class _Facts:
     source reported (a consent recorded here wins over it)."""
 
     states: dict[int, ChildRetention]
-    born: dict[int, datetime.date]
+    born: dict[int, datetime.date | None]  # None: born too recently to be due (not opened)
     source_consent: dict[int, str]
 
-    def archive_due(self, pk: int) -> tuple[datetime.date, str] | None:
+    def archive_due(self, pk: int) -> tuple[datetime.date, str] | Literal["later"] | None:
+        """The date and basis; None when no date can be set; "later" when none is due this year."""
         state = self.states.get(pk)
+        died_on = state.died_on if state else None
+        if died_on is None and pk in self.born and self.born[pk] is None:
+            return "later"
         consent = (state.consent if state else "") or self.source_consent.get(pk, "")
-        return archive_due(born=self.born.get(pk), consent=consent, died_on=state.died_on if state else None)
+        return archive_due(born=self.born.get(pk), consent=consent, died_on=died_on)
 
 
-def _facts(child_pks: list[int] | None = None) -> _Facts:
-    """Everyone's facts (None), or only these children's."""
+def _facts(child_pks: list[int] | None = None, *, today: datetime.date | None = None) -> _Facts:
+    """Everyone's facts (None), or only these children's.
+
+    Birth dates are sealed: with `today`, only the children born in a year that can make them due
+    (the clear year of birth) are opened, and the others count as born too recently to be due.
+    """
     which = Q() if child_pks is None else Q(child_id__in=child_pks)
+    chosen = ChildBirthDate.objects.filter(which, is_chosen=True)
+    born: dict[int, datetime.date | None] = dict.fromkeys(chosen.values_list("child_id", flat=True))
+    if today is not None:
+        chosen = chosen.filter(year_of_birth__lte=today.year - policy.ARCHIVE_AT_AGE)
+    born.update((row["child_id"], row["date_of_birth"]) for row in sealed.values_opened(chosen, "child_id"))
     return _Facts(
         states={r.child_id: r for r in ChildRetention.objects.filter(which)},
-        born=dict(
-            ChildBirthDate.objects.filter(which, is_chosen=True).values_list("child_id", "date_of_birth")
-        ),
+        born=born,
         source_consent=dict(
             SourceRecord.objects.filter(which, withdrawn_at__isnull=True, child__isnull=False)
             .exclude(retention_consent="")
@@ -109,7 +122,7 @@ def _facts(child_pks: list[int] | None = None) -> _Facts:
 
 def retention_plan(*, today: datetime.date) -> tuple[list[Decision], int]:
     """What the policy requires today, and how many live children have no date to decide by."""
-    facts = _facts()
+    facts = _facts(today=today)
     states = facts.states
     decisions: list[Decision] = []
     undecidable = 0
@@ -126,7 +139,7 @@ def retention_plan(*, today: datetime.date) -> tuple[list[Decision], int]:
         archive = facts.archive_due(pk)
         if archive is None:
             undecidable += 1
-        elif archive[0] <= today:
+        elif archive != "later" and archive[0] <= today:
             decisions.append(Decision(contactpoint_id, pk, "archive", archive[1], archive[0]))
     return decisions, undecidable
 
@@ -204,7 +217,9 @@ def children_restore_to_scope(*, child_pks: list[int], today: datetime.date) -> 
         ).values_list("child_id", flat=True)
     )
     facts = _facts(candidates)
-    restored = [pk for pk in candidates if not ((due := facts.archive_due(pk)) and due[0] <= today)]
+    restored = [
+        pk for pk in candidates if not ((due := facts.archive_due(pk)) and due != "later" and due[0] <= today)
+    ]
     for start in range(0, len(restored), CHUNK):
         ChildRetention.objects.filter(child_id__in=restored[start : start + CHUNK]).update(
             state=RetentionState.LIVE, archived_on=None, archive_basis=""

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import models
 
 from contactpoint.feeds.models import SourceRecord, SourceRecordVersion
+from contactpoint.records import sealed
 from contactpoint.records.models import (
     Carer,
     Child,
@@ -53,12 +54,15 @@ def child_items(child: Child) -> dict[str, list[dict[str, Any]]]:
     for model in ITEMS:
         fields = sorted(STATUTORY_FIELDS[model.__name__])
         rows = []
-        for row in (
-            model._default_manager.filter(child=child).select_related("source").order_by("asserted_at", "pk")
-        ):
+        held_rows = model._default_manager.filter(child=child)
+        secret = sealed.sealed_fields(model)
+        opened = {r["pk"]: r for r in sealed.values_opened(held_rows)} if secret else {}
+        for row in held_rows.select_related("source").order_by("asserted_at", "pk"):
             rows.append(
                 {
-                    "values": {f: _plain(getattr(row, f)) for f in fields},
+                    "values": {
+                        f: _plain(opened[row.pk][f] if f in secret else getattr(row, f)) for f in fields
+                    },
                     "source": row.source.code,
                     "source_record_id": row.source_record_id,
                     "asserted_at": _plain(row.asserted_at),
@@ -108,7 +112,12 @@ def assertion_value(
         .order_by("-pk")
         .first()
     )
-    return None if row is None else str(_plain(getattr(row, field)) or "")
+    if row is None:
+        return None
+    if field in sealed.sealed_fields(model):
+        (opened,) = sealed.values_opened(model._default_manager.filter(pk=row.pk))
+        return str(_plain(opened[field]) or "")
+    return str(_plain(getattr(row, field)) or "")
 
 
 def child_everything(child: Child) -> dict[str, Any]:

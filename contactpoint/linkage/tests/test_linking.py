@@ -20,6 +20,7 @@ from contactpoint.linkage.models import (
 )
 from contactpoint.linkage.scoring import current_model
 from contactpoint.linkage.services import children_merge, link_run, merge_undo, review_decide
+from contactpoint.records import sealed
 from contactpoint.records.models import Child, ChildName
 from contactpoint.synthetic.feeds import write_population
 
@@ -206,8 +207,9 @@ def _records_in_review() -> frozenset:
 def _live_state() -> dict:
     return {
         child.contactpoint_id: sorted(
-            ChildName.objects.filter(child=child, superseded_at__isnull=True).values_list(
-                "given_name", "is_chosen"
+            (row["given_name"], row["is_chosen"])
+            for row in sealed.values_opened(
+                ChildName.objects.filter(child=child, superseded_at__isnull=True), "is_chosen"
             )
         )
         for child in Child.objects.filter(merged_into__isnull=True)

@@ -56,3 +56,11 @@ def leeds_team() -> Actor:
     )
     PostcodeDistrict.objects.get_or_create(district="LS6", defaults={"local_authority": leeds})
     return actor_for("la_management", leeds)
+
+
+def given_names() -> list[str]:
+    """Every child's given names in the record tables (sealed: opened as any reader opens them)."""
+    from contactpoint.records import sealed
+    from contactpoint.records.models import ChildName
+
+    return [row["given_name"] for row in sealed.values_opened(ChildName.objects.all())]

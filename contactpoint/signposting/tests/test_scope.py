@@ -180,7 +180,9 @@ def test_a_child_archived_by_age_is_neither_restored_nor_rearchived_by_the_revie
 
 def test_a_child_who_turned_18_meanwhile_stays_archived_from_leaving_scope(left_scope):
     ChildRetention.objects.filter(child=left_scope).update(archived_on=TODAY - datetime.timedelta(days=90))
-    ChildBirthDate.objects.filter(child=left_scope).update(date_of_birth=datetime.date(TODAY.year - 19, 1, 1))
+    for born in ChildBirthDate.objects.filter(child=left_scope):  # sealed: each row is sealed again
+        born.date_of_birth = datetime.date(TODAY.year - 19, 1, 1)
+        born.save()
     Involvement.objects.filter(child=left_scope).update(end_date=None)  # known to services again
     assert scope_review() == {"archived": 0, "restored": 0}
     state = ChildRetention.objects.get(child=left_scope)

@@ -1,0 +1,98 @@
+"""The record tables' sealed values: bound to their row, opened only through records.sealed."""
+
+import ast
+import datetime
+from pathlib import Path
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from django.db import connection
+
+import contactpoint
+from contactpoint.records import sealed
+from contactpoint.records.models import ChildBirthDate
+from contactpoint.retention.crypto import data_key_ensure
+
+from .factories import ChildFactory, SourceFactory
+
+ROOT = Path(contactpoint.__file__).parent
+# Where the column may be named: its declaration, its one reader and writer, the door's
+# statements (which select it with the child's key), and the migrations that made it.
+MAY_NAME_THE_COLUMN = {
+    "records/models.py",
+    "records/sealed.py",
+    "access/door.py",
+    "records/tests/test_sealed.py",
+}
+
+
+def _names_the_column(tree: ast.AST) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and sealed.COLUMN in node.value:
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in (sealed.COLUMN, "COLUMN"):
+            return True
+        if isinstance(node, ast.ImportFrom) and any(a.name == "COLUMN" for a in node.names):
+            return True
+    return False
+
+
+def test_only_the_door_and_records_sealed_name_the_sealed_column():
+    naming = set()
+    for path in [*ROOT.rglob("*.py"), *(ROOT.parent / "bench").rglob("*.py")]:
+        where = (
+            str(path.relative_to(ROOT))
+            if path.is_relative_to(ROOT)
+            else f"../{path.relative_to(ROOT.parent)}"
+        )
+        if "/migrations/" in where or where in MAY_NAME_THE_COLUMN:
+            continue
+        if _names_the_column(ast.parse(path.read_text(), filename=str(path))):
+            naming.add(where)
+    assert naming == set()
+
+
+def _born(child, born=datetime.date(2014, 3, 7), *, chosen=True):
+    return ChildBirthDate.objects.create(
+        child=child,
+        source=SourceFactory(),
+        source_record_id="R1",
+        asserted_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+        date_of_birth=born,
+        is_chosen=chosen,
+    )
+
+
+@pytest.mark.django_db
+def test_a_sealed_row_opens_with_its_childs_key_in_the_same_statement():
+    row = _born(ChildFactory())
+    with pytest.raises(AttributeError, match="sealed"):
+        ChildBirthDate.objects.get(pk=row.pk).date_of_birth  # noqa: B018 (reading it is the test)
+    (opened,) = sealed.values_opened(ChildBirthDate.objects.filter(pk=row.pk), "child_id", "year_of_birth")
+    assert opened == {
+        "pk": row.pk,
+        "child_id": row.child_id,
+        "year_of_birth": 2014,
+        "date_of_birth": datetime.date(2014, 3, 7),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM records_childbirthdate WHERE id = %s", [row.pk])
+        assert "2014-03-07" not in repr(cursor.fetchone())
+
+
+@pytest.mark.django_db
+def test_a_blob_moved_to_another_row_does_not_open():
+    child = ChildFactory()
+    first, second = _born(child), _born(child, datetime.date(2015, 1, 2), chosen=False)
+    blob = ChildBirthDate.objects.filter(pk=first.pk).values_list(sealed.COLUMN, flat=True).get()
+    ChildBirthDate.objects.filter(pk=second.pk).update(**{sealed.COLUMN: blob})
+    with pytest.raises(InvalidTag):
+        sealed.values_opened(ChildBirthDate.objects.filter(pk=second.pk))
+
+
+@pytest.mark.django_db
+def test_a_row_whose_key_is_gone_opens_empty():
+    row = _born(ChildFactory())
+    data_key_ensure(child_id=row.child_id).delete()
+    (opened,) = sealed.values_opened(ChildBirthDate.objects.filter(pk=row.pk))
+    assert opened["date_of_birth"] is None
