@@ -128,6 +128,7 @@ class _Context:
     first_child: int
     first_record: int
     first_birth_date: int
+    first_name: int
     aead: Any = None  # no child's key: every child's rows are sealed under its own (data_key)
 
     def data_key(self) -> tuple[str, bytes, str, datetime.datetime]:
@@ -188,6 +189,7 @@ class _Context:
             first_child=_next_id("records_child"),
             first_record=_next_id("feeds_sourcerecord"),
             first_birth_date=_next_id("records_childbirthdate"),
+            first_name=_next_id("records_childname"),
         )
 
 
@@ -209,7 +211,7 @@ class _Batch:
     def add(self, index: int, child, rows: list[tuple[str, dict[str, str]]], renderer) -> str:
         from contactpoint.linkage.candidates import record_keys
         from contactpoint.records import sealed
-        from contactpoint.records.models import ChildBirthDate
+        from contactpoint.records.models import ChildBirthDate, ChildName
         from contactpoint.records.services import contactpoint_id_generate
         from contactpoint.synthetic.reference import LOCAL_AUTHORITIES
 
@@ -231,10 +233,14 @@ class _Batch:
         self.tables["records_child"].append((child_pk, contactpoint_id, now))
         first_source, first = accepted[0]
         provenance = (context.sources[first_source].pk, first.source_record_id, now, now, child_pk, True)
-        self.tables["records_childname"].append(
-            (*provenance, "current", child.given_name, child.middle_names, child.family_name)
-        )
         self.tables["retention_childdatakey"].append((child_pk, *context.data_key()))
+        names = {
+            "given_name": child.given_name,
+            "middle_names": child.middle_names,
+            "family_name": child.family_name,
+        }
+        name = sealed.row_sealed(context.aead, ChildName, context.first_name + index, names)
+        self.tables["records_childname"].append((*provenance, "current", *name.values()))
         born = sealed.row_sealed(
             context.aead, ChildBirthDate, context.first_birth_date + index, {"date_of_birth": child.dob}
         )
@@ -306,8 +312,8 @@ _PROVENANCE = ("source_id", "source_record_id", "asserted_at", "recorded_at", "c
 COLUMNS = {
     "records_issuedcontactpointid": ("value", "issued_at"),
     "records_child": ("id", "contactpoint_id", "created_at"),
-    "records_childname": (*_PROVENANCE, "kind", "given_name", "middle_names", "family_name"),
-    "records_childbirthdate": (),  # sealed: see _columns
+    "records_childname": (),  # sealed: see _columns
+    "records_childbirthdate": (),
     "retention_childdatakey": ("child_id", "key_id", "wrapped", "kek_id", "created_at"),
     "records_childgender": (*_PROVENANCE, "gender"),
     "records_childaddress": (
@@ -342,15 +348,18 @@ COLUMNS = {
 def _columns(table: str) -> tuple[str, ...]:
     """A table's columns in the order its rows are built; a sealed table's as records.sealed
     writes them (the id, the blob, the clear parts)."""
-    if table != "records_childbirthdate":
-        return COLUMNS[table]
     from contactpoint.records import sealed
-    from contactpoint.records.models import ChildBirthDate
+    from contactpoint.records.models import ChildBirthDate, ChildName
     from contactpoint.retention.crypto import cipher
 
     aead = cipher(bytes(32))
-    sample = sealed.row_sealed(aead, ChildBirthDate, 1, {"date_of_birth": datetime.date(2000, 1, 1)})
-    return (*_PROVENANCE, *sample)
+    if table == "records_childname":
+        names = {"given_name": "A", "middle_names": "", "family_name": "B"}
+        return (*_PROVENANCE, "kind", *sealed.row_sealed(aead, ChildName, 1, names))
+    if table == "records_childbirthdate":
+        born = {"date_of_birth": datetime.date(2000, 1, 1)}
+        return (*_PROVENANCE, *sealed.row_sealed(aead, ChildBirthDate, 1, born))
+    return COLUMNS[table]
 
 
 def _drop_secondary_indexes() -> list[str]:
@@ -379,7 +388,7 @@ def _recreate(definitions: list[str]) -> None:
             cursor.execute(definition)
         for table in COLUMNS:
             cursor.execute(f"ANALYZE {table}")
-        for table in ("records_child", "feeds_sourcerecord", "records_childbirthdate"):
+        for table in ("records_child", "feeds_sourcerecord", "records_childbirthdate", "records_childname"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
             )
