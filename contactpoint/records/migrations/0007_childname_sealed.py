@@ -60,7 +60,8 @@ class Migration(migrations.Migration):
             field=models.BinaryField(blank=True, default=b"", editable=False),
             preserve_default=False,
         ),
-        migrations.RunPython(seal, unseal),
+        # Before the names are opened into emptied columns backwards, the check comes back after.
         migrations.RemoveConstraint(model_name="childname", name="childname_not_empty"),
+        migrations.RunPython(seal, unseal),
         *(migrations.RemoveField(model_name="childname", name=field) for field in FIELDS),
     ]

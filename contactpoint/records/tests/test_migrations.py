@@ -1,0 +1,61 @@
+"""Birth dates and names already stored are sealed by the migrations, and opened again backwards."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from contactpoint.records import sealed
+from contactpoint.records.models import ChildBirthDate, ChildName
+
+BEFORE = [("records", "0005_fold_api_involvements")]
+AFTER = [("records", "0007_childname_sealed")]
+BORN = datetime.date(2014, 3, 7)
+
+
+def _migrate(targets=None):
+    """To `targets`, or (None) back to the latest migration of every app, as other tests expect."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    targets = targets or executor.loader.graph.leaf_nodes()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def _stored_in_clear(apps):
+    organisation = apps.get_model("records", "Organisation").objects.create(
+        kind="local_authority", code="383"
+    )
+    source = apps.get_model("records", "Source").objects.create(
+        code="la", name="LA", organisation=organisation, obligation="must"
+    )
+    child = apps.get_model("records", "Child").objects.create(contactpoint_id="CP000000000001")
+    item = {"child": child, "source": source, "source_record_id": "R1", "is_chosen": True}
+    item["asserted_at"] = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    apps.get_model("records", "ChildBirthDate").objects.create(**item, date_of_birth=BORN)
+    apps.get_model("records", "ChildName").objects.create(**item, given_name="Ivy", family_name="Quennell")
+    return child.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stored_birth_dates_and_names_are_sealed_and_open_again_backwards():
+    child_pk = _stored_in_clear(_migrate(BEFORE))
+    try:
+        _migrate(AFTER)
+        with connection.cursor() as cursor:
+            for table in ("records_childbirthdate", "records_childname"):
+                cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 (fixed names)
+                assert not {"2014-03-07", "Quennell"} & {str(v) for row in cursor.fetchall() for v in row}
+        (born,) = sealed.values_opened(ChildBirthDate.objects.filter(child_id=child_pk), "year_of_birth")
+        (name,) = sealed.values_opened(ChildName.objects.filter(child_id=child_pk))
+        assert (born["date_of_birth"], born["year_of_birth"], name["family_name"]) == (BORN, 2014, "Quennell")
+
+        apps = _migrate(BEFORE)
+        assert apps.get_model("records", "ChildBirthDate").objects.get().date_of_birth == BORN
+        assert apps.get_model("records", "ChildName").objects.get().family_name == "Quennell"
+    finally:
+        apps = _migrate()
+        for model in ("ChildBirthDate", "ChildName", "Child", "Source", "Organisation"):
+            apps.get_model("records", model).objects.all().delete()
+        apps.get_model("retention", "ChildDataKey").objects.all().delete()
