@@ -98,9 +98,8 @@ def fill(children: int) -> None:
         ChildAddressFactory(child=child, source=source, local_authority=la, is_chosen=True)
         ChildIdentifierFactory(child=child, source=source, issuer=nhs)
         for given, relationship in (("Sara", "mother"), ("Omar", "father")):
-            Carer.objects.create(
-                **item, given_name=given, family_name="Khan", relationship=relationship, phone="07700 900001"
-            )
+            contact = {"given_name": given, "family_name": "Khan", "phone": "07700 900001"}  # sealed fields
+            Carer.objects.create(**item, **contact, relationship=relationship)
         EducationSetting.objects.create(**item, organisation=school, start_date=datetime.date(2020, 9, 1))
         GPRegistration.objects.create(**item, organisation=gp, start_date=datetime.date(2015, 3, 20))
         InvolvementFactory(child=child, source=source, organisation=la, is_lead_professional=True)

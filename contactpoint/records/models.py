@@ -11,6 +11,7 @@ constraints, because bulk loads do not pass through Python validation.
 import datetime
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Cast, Substr
@@ -455,18 +456,22 @@ class CarerRelationship(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class Carer(DatedItem):
-    """A person with parental responsibility for, or care of, the child, and how to reach them."""
+class Carer(SealedRow, DatedItem):
+    """A person with parental responsibility for, or care of, the child, and how to reach them.
+    Names and contact details are sealed; the relationship, responsibility and dates stay clear
+    (the targeted scope finds looked-after children by relationship)."""
 
-    given_name = models.CharField(max_length=100, blank=True)
-    family_name = models.CharField(max_length=100)
+    SEALED = ("given_name", "family_name", "phone", "email", "address_line_1", "town", "postcode")
     relationship = models.CharField(max_length=20, choices=CarerRelationship.choices)
     has_parental_responsibility = models.BooleanField(default=False)
-    phone = models.CharField(max_length=40, blank=True)
-    email = models.EmailField(blank=True)
-    address_line_1 = models.CharField(max_length=200, blank=True)
-    town = models.CharField(max_length=100, blank=True)
-    postcode = models.CharField(max_length=8, blank=True)
+    sealed_values = models.BinaryField(blank=True, editable=False)
+    given_name = _sealed_field("given_name")
+    family_name = _sealed_field("family_name")
+    phone = _sealed_field("phone")
+    email = _sealed_field("email")
+    address_line_1 = _sealed_field("address_line_1")
+    town = _sealed_field("town")
+    postcode = _sealed_field("postcode")
 
     class Meta(DatedItem.Meta):
         constraints = [
@@ -475,6 +480,14 @@ class Carer(DatedItem):
                 condition=Q(relationship__in=CarerRelationship.values), name="carer_relationship_valid"
             ),
         ]
+
+    def clean(self) -> None:
+        """What the fields checked before they were sealed: a family name, and an email that is one."""
+        given = self.__dict__.get("_unsealed", {})
+        if self._state.adding and not given.get("family_name"):
+            raise ValidationError("A carer needs a family name.")
+        if given.get("email"):
+            validate_email(given["email"])
 
 
 class EducationSetting(DatedItem):

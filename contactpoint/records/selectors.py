@@ -73,11 +73,10 @@ def children_match_facts(contactpoint_ids: Iterable[str]) -> dict[str, ChildMatc
     involved: dict[str, set[str]] = defaultdict(set)
     for row in sealed.values_opened(ChildName.objects.filter(**live), "child__contactpoint_id"):
         names[row["child__contactpoint_id"]].add((row["family_name"] or "").casefold())
-    for cp_id, family, postcode in Carer.objects.filter(**live).values_list(
-        "child__contactpoint_id", "family_name", "postcode"
-    ):
-        names[cp_id].add(family.casefold())
-        postcodes[cp_id].add(normal_postcode(postcode))
+    for row in sealed.values_opened(Carer.objects.filter(**live), "child__contactpoint_id"):
+        cp_id = row["child__contactpoint_id"]
+        names[cp_id].add((row["family_name"] or "").casefold())
+        postcodes[cp_id].add(normal_postcode(row["postcode"] or ""))
     for cp_id, postcode, area in ChildAddress.objects.filter(**live, is_chosen=True).values_list(
         "child__contactpoint_id", "postcode", "local_authority__code"
     ):

@@ -1,4 +1,5 @@
-"""Birth dates and names already stored are sealed by the migrations, and opened again backwards."""
+"""Birth dates, names and carers already stored are sealed by the migrations, and opened again
+backwards."""
 
 import datetime
 
@@ -7,10 +8,10 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from contactpoint.records import sealed
-from contactpoint.records.models import ChildBirthDate, ChildName
+from contactpoint.records.models import Carer, ChildBirthDate, ChildName
 
 BEFORE = [("records", "0005_fold_api_involvements")]
-AFTER = [("records", "0007_childname_sealed")]
+AFTER = [("records", "0008_carer_sealed")]
 BORN = datetime.date(2014, 3, 7)
 
 
@@ -35,27 +36,39 @@ def _stored_in_clear(apps):
     item["asserted_at"] = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     apps.get_model("records", "ChildBirthDate").objects.create(**item, date_of_birth=BORN)
     apps.get_model("records", "ChildName").objects.create(**item, given_name="Ivy", family_name="Quennell")
+    del item["is_chosen"]
+    apps.get_model("records", "Carer").objects.create(
+        **item, given_name="Sara", family_name="Wynstanley", relationship="mother", phone="07700 900123"
+    )
     return child.pk
 
 
 @pytest.mark.django_db(transaction=True)
-def test_stored_birth_dates_and_names_are_sealed_and_open_again_backwards():
+def test_stored_birth_dates_names_and_carers_are_sealed_and_open_again_backwards():
     child_pk = _stored_in_clear(_migrate(BEFORE))
     try:
         _migrate(AFTER)
         with connection.cursor() as cursor:
-            for table in ("records_childbirthdate", "records_childname"):
+            for table in ("records_childbirthdate", "records_childname", "records_carer"):
                 cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 (fixed names)
-                assert not {"2014-03-07", "Quennell"} & {str(v) for row in cursor.fetchall() for v in row}
+                clear = {str(v) for row in cursor.fetchall() for v in row}
+                assert not {"2014-03-07", "Quennell", "Wynstanley", "07700 900123"} & clear
         (born,) = sealed.values_opened(ChildBirthDate.objects.filter(child_id=child_pk), "year_of_birth")
         (name,) = sealed.values_opened(ChildName.objects.filter(child_id=child_pk))
         assert (born["date_of_birth"], born["year_of_birth"], name["family_name"]) == (BORN, 2014, "Quennell")
+        (carer,) = sealed.values_opened(Carer.objects.filter(child_id=child_pk), "relationship")
+        assert (carer["family_name"], carer["phone"], carer["relationship"]) == (
+            "Wynstanley",
+            "07700 900123",
+            "mother",
+        )
 
         apps = _migrate(BEFORE)
         assert apps.get_model("records", "ChildBirthDate").objects.get().date_of_birth == BORN
         assert apps.get_model("records", "ChildName").objects.get().family_name == "Quennell"
+        assert apps.get_model("records", "Carer").objects.get().phone == "07700 900123"
     finally:
         apps = _migrate()
-        for model in ("ChildBirthDate", "ChildName", "Child", "Source", "Organisation"):
+        for model in ("ChildBirthDate", "ChildName", "Carer", "Child", "Source", "Organisation"):
             apps.get_model("records", model).objects.all().delete()
         apps.get_model("retention", "ChildDataKey").objects.all().delete()
