@@ -68,13 +68,20 @@ class MatchModel:
     def score(self, left: Features, right: Features) -> Scored:
         levels, weights = [], []
         for index, comparison in enumerate(COMPARISONS):
-            level = comparison.level_of(left, right)
-            weight = 0.0 if level < 0 else self.weights[index][level]
-            if level >= 0 and (column := self.tf_levels[index].get(level)):
-                weight += self._tf_adjustment(index, level, column, left)
+            level, weight = self.level_weight(index, comparison, left, right)
             levels.append(level)
             weights.append(weight)
         return Scored(sum(weights), tuple(levels), tuple(weights))
+
+    def level_weight(
+        self, index: int, comparison: Comparison, left: Features, right: Features
+    ) -> tuple[int, float]:
+        """One comparison's level and its weight: what `score` sums, and what `PairScorer` keeps."""
+        level = comparison.level_of(left, right)
+        weight = 0.0 if level < 0 else self.weights[index][level]
+        if level >= 0 and (column := self.tf_levels[index].get(level)):
+            weight += self._tf_adjustment(index, level, column, left)
+        return level, weight
 
     def _tf_adjustment(self, index: int, level: int, column: str, left: Features) -> float:
         """As Splink: a common name agreeing is weaker evidence than a rare one."""
