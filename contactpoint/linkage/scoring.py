@@ -198,7 +198,14 @@ def current_model() -> MatchModel:
 
 
 def _newest() -> str:
-    names = sorted(p.name for p in ARTIFACTS.glob("model-*.json"))
+    """Listed again only when the folder changes (a file added or removed changes its mtime):
+    every search asks, and listing the folder cost more than the rest of choosing the model."""
+    return _newest_in(str(ARTIFACTS), ARTIFACTS.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _newest_in(folder: str, changed: int) -> str:
+    names = sorted(p.name for p in Path(folder).glob("model-*.json"))
     if not names:
         raise FileNotFoundError(f"No linkage model artifact in {ARTIFACTS}; run `contactpoint train_model`.")
     return names[-1]
