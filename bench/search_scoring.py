@@ -79,8 +79,10 @@ def main() -> None:
     model = current_model()
     work = search_http.queries(directory, args.queries, args.seed)
     inputs = []
+    wanted_of = []
     steps = {"candidates": 0.0, "scope": 0.0, "audited search": 0.0}
-    for query, _ in work:
+    for query, wanted in work:
+        wanted_of.append(wanted)
         criteria, limit = criteria_of(query)
         with transaction.atomic():
             started = time.process_time()
@@ -121,17 +123,22 @@ def main() -> None:
                 used = (time.process_time() - started, database_cpu() - database)
             app, database = (round(1000 * t / len(inputs), 3) for t in used)
             times[label].append((app, database))
-    for criteria, candidates, _ in inputs:
+    first = top5 = 0
+    for (criteria, candidates, _), wanted in zip(inputs, wanted_of, strict=True):
         with transaction.atomic():
             ours, theirs = ranking(criteria, candidates), exhaustive(criteria, candidates)
         if ours != theirs:
             raise SystemExit(f"rankings differ for {criteria}:\n{ours}\n{theirs}")
+        first += bool(ours) and ours[0].id in wanted
+        top5 += any(hit.id in wanted for hit in ours[:5])
     records = [sum(map(len, c.values())) for _, c, _ in inputs]
     pairs = [len(selectors._queries(q)) * n for (q, _, _), n in zip(inputs, records, strict=True)]
     result = {
         "children": args.children,
         "queries": len(inputs),
         "rankings_equal": True,
+        "right_first": round(first / len(inputs), 4),
+        "in_top_5": round(top5 / len(inputs), 4),
         "candidate_children_mean": round(statistics.fmean(len(c) for _, c, _ in inputs), 1),
         "candidate_records_mean": round(statistics.fmean(records), 1),
         "pairs_mean": round(statistics.fmean(pairs), 1),
