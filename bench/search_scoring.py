@@ -132,7 +132,10 @@ def main() -> None:
         first += bool(ours) and ours[0].id in wanted
         top5 += any(hit.id in wanted for hit in ours[:5])
     records = [sum(map(len, c.values())) for _, c, _ in inputs]
-    pairs = [len(selectors._queries(q)) * n for (q, _, _), n in zip(inputs, records, strict=True)]
+    pairs = [
+        len(selectors._queries(q, swapped_dates=False)) * n
+        for (q, _, _), n in zip(inputs, records, strict=True)
+    ]
     result = {
         "children": args.children,
         "queries": len(inputs),
