@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from contactpoint.audit.models import EventType, Outcome
 from contactpoint.audit.services import audit_record
+from contactpoint.compiled import prepared_cursor
 from contactpoint.records import sealed
 from contactpoint.records.models import (
     Carer,
@@ -692,7 +693,7 @@ def _scope_rows(child_pks: list[int]) -> list[tuple]:
         return []
     sql, stand_in_params = _scope_query(connection.vendor)
     listed = list(child_pks) if connection.vendor == "postgresql" else json.dumps(child_pks)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, [listed if param == _CHILD_PKS else param for param in stand_in_params])
         return cursor.fetchall()
 

@@ -6,10 +6,12 @@ passes the rate limit, which is one or two cache calls. Django keeps a cache obj
 so each thread keeps its own client, as it keeps its own pool.
 """
 
+import hashlib
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.exceptions import NoScriptError
 
 
 class _KeptClient(RedisCacheClient):
@@ -28,3 +30,23 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _KeptClient
+
+    def count(self, key: str, timeout: int) -> int:
+        """One more in `key`, which lives `timeout` seconds from its first count; the count so far.
+
+        One round trip, atomic: a script INCRs the key and, if this made it, sets its expiry.
+        Django's `incr` asks whether the key exists first (a round trip of its own) and refuses a
+        missing key, so a window's first call also needed `add`."""
+        name = self.make_and_validate_key(key)
+        client = self._cache.get_client(name, write=True)
+        try:
+            return int(client.evalsha(_COUNT_SHA, 1, name, timeout))
+        except NoScriptError:  # a restarted Redis has forgotten the script: give it again
+            client.script_load(_COUNT)
+            return int(client.evalsha(_COUNT_SHA, 1, name, timeout))
+
+
+_COUNT = (
+    "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+)
+_COUNT_SHA = hashlib.sha1(_COUNT.encode()).hexdigest()  # noqa: S324 (Redis names scripts by their SHA-1)

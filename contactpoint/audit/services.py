@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contactpoint.access.actors import Actor
+from contactpoint.compiled import prepared_cursor
 
 from . import keys
 from .criteria import criteria_seal
@@ -121,7 +122,7 @@ def _insert(values: dict[str, Any]) -> int:
         values[name] if field is None else field.get_db_prep_save(values[name], connection)
         for name, field in _fields()
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_insert_sql(connection.vendor), parameters)
         return cursor.fetchone()[0]
 

@@ -68,13 +68,20 @@ class MatchModel:
     def score(self, left: Features, right: Features) -> Scored:
         levels, weights = [], []
         for index, comparison in enumerate(COMPARISONS):
-            level = comparison.level_of(left, right)
-            weight = 0.0 if level < 0 else self.weights[index][level]
-            if level >= 0 and (column := self.tf_levels[index].get(level)):
-                weight += self._tf_adjustment(index, level, column, left)
+            level, weight = self.level_weight(index, comparison, left, right)
             levels.append(level)
             weights.append(weight)
         return Scored(sum(weights), tuple(levels), tuple(weights))
+
+    def level_weight(
+        self, index: int, comparison: Comparison, left: Features, right: Features
+    ) -> tuple[int, float]:
+        """One comparison's level and its weight: what `score` sums, and what `PairScorer` keeps."""
+        level = comparison.level_of(left, right)
+        weight = 0.0 if level < 0 else self.weights[index][level]
+        if level >= 0 and (column := self.tf_levels[index].get(level)):
+            weight += self._tf_adjustment(index, level, column, left)
+        return level, weight
 
     def _tf_adjustment(self, index: int, level: int, column: str, left: Features) -> float:
         """As Splink: a common name agreeing is weaker evidence than a rare one."""
@@ -191,7 +198,14 @@ def current_model() -> MatchModel:
 
 
 def _newest() -> str:
-    names = sorted(p.name for p in ARTIFACTS.glob("model-*.json"))
+    """Listed again only when the folder changes (a file added or removed changes its mtime):
+    every search asks, and listing the folder cost more than the rest of choosing the model."""
+    return _newest_in(str(ARTIFACTS), ARTIFACTS.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _newest_in(folder: str, changed: int) -> str:
+    names = sorted(p.name for p in Path(folder).glob("model-*.json"))
     if not names:
         raise FileNotFoundError(f"No linkage model artifact in {ARTIFACTS}; run `contactpoint train_model`.")
     return names[-1]

@@ -25,6 +25,7 @@ from contactpoint.audit.services import audit_record
 from contactpoint.linkage.candidates import candidates_by_child, records_of_children
 from contactpoint.linkage.features import Features, district, features, swapped
 from contactpoint.linkage.model import COMPARISONS, candidate_keys
+from contactpoint.linkage.pairs import PairScorer
 from contactpoint.linkage.scoring import MatchModel, Scored, current_model
 
 DEFAULT_LIMIT = 20
@@ -114,9 +115,7 @@ def children_search(
     limit = max(1, min(limit, MAX_LIMIT))
     model = current_model()
     with transaction.atomic():
-        candidates = _candidates(criteria)
-        scope = search_scope(actor, sorted(candidates))
-        ranked = _rank(criteria, candidates, scope, model)
+        ranked = _ranked(actor, criteria, _candidates(criteria), model)
         too_many = len(ranked) > limit and ranked[limit].score >= _strong(model)
         hits = [] if too_many else ranked[:limit]
         audit_record(
@@ -228,27 +227,93 @@ def replace_given(query: Features, alias: str) -> Features:
     return Features(**{**query, "given": alias})  # type: ignore[typeddict-item]
 
 
+def _ranked(
+    actor: Actor, criteria: SearchCriteria, candidates: dict[int, list[Features]], model: MatchModel
+) -> list[SearchHit]:
+    """The acceptable candidates best first; the scope is read only for those that could be."""
+    scoring = _scoring(criteria, candidates, model)
+    scope = search_scope(actor, sorted(_worth_scoping(criteria, scoring)))
+    return _rank(criteria, candidates, scope, scoring)
+
+
+class _SearchScorer(PairScorer):
+    """The model's evidence, with a district typed alone compared as districts (`_district_scored`,
+    in the same arithmetic, so the same float)."""
+
+    def __init__(self, model: MatchModel, queries: list[Features]) -> None:
+        super().__init__(model, queries)
+        self._district_alone = [q["district"] if q["postcode"] is None else None for q in self.queries]
+        self._district_weights = _district_weights(model)
+
+    def evidence(self, query: int, record: Features, record_keys: tuple | None = None) -> float:
+        weights = self.weights(query, record, record_keys)
+        typed = self._district_alone[query]
+        if typed is None or record["district"] is None:
+            return sum(weights)
+        return sum(weights) - weights[LOCATION] + self._district_weights[record["district"] == typed]
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """Every candidate child's best pair, before the scope is read: as its records show to any
+    searcher, and as a shield shows them (the queries without the hidden fields)."""
+
+    model: MatchModel
+    scorer: PairScorer
+    groups: tuple[range, ...]  # the queries as seen, then (if they differ) as shown
+    best: dict[int, list[tuple[float, int, int]]]  # child: per group, (evidence, query, record)
+
+    def group(self, restricted: bool) -> int:
+        return len(self.groups) - 1 if restricted else 0
+
+
+def _scoring(criteria: SearchCriteria, candidates: dict[int, list[Features]], model: MatchModel) -> _Scoring:
+    """A search that uses a hidden field returns no shielded child, and one that does not has
+    nothing for a shield to hide, so the queries as shown are scored only if they differ."""
+    queries = _queries(criteria, swapped_dates=False)
+    shown = [] if _uses_hidden_field(criteria) else [_shown(q) for q in queries]
+    if shown == queries:
+        shown = []
+    scorer = _SearchScorer(model, [*queries, *shown])
+    groups = (range(len(queries)), range(len(queries), len(scorer.queries)))[: 2 if shown else 1]
+    best = {child: scorer.best(groups, records) for child, records in candidates.items()}
+    return _Scoring(model, scorer, groups, best)
+
+
+def _worth_scoping(criteria: SearchCriteria, scoring: _Scoring) -> list[int]:
+    """The candidates that could be returned: one whose best pair is below MINIMUM_EVIDENCE both
+    as seen and as shown is refused whatever the scope says, so its chosen values, shield and
+    archive state are not read (a ContactPoint ID typed may lift any child: all are read)."""
+    if criteria.contactpoint_id:
+        return list(scoring.best)
+    return [child for child, tops in scoring.best.items() if max(top[0] for top in tops) >= MINIMUM_EVIDENCE]
+
+
 def _rank(
     criteria: SearchCriteria,
     candidates: dict[int, list[Features]],
     scope: dict[int, FoundChild],
-    model: MatchModel,
+    scoring: _Scoring,
 ) -> list[SearchHit]:
     """Ordered by evidence, not by the score shown: the score is a probability rounded to 0.1, and
     a child sharing names and birth date with the query shows 100.0 whether or not its postcode
     agrees too (ADR 0018)."""
-    queries = _queries(criteria, swapped_dates=False)
     ranked = []
     for child, records in candidates.items():
         found = scope.get(child)
         if found is None or (found.restricted and _uses_hidden_field(criteria)):
             continue
-        best = max(
-            (_score(model, q, r, found, criteria) for q in queries for r in records), key=lambda s: s.evidence
-        )
+        group = scoring.group(found.restricted)
+        if named := _named(criteria, found):
+            [(evidence, query, record)] = scoring.scorer.best([scoring.groups[group]], records, 30.0)
+        else:
+            evidence, query, record = scoring.best[child][group]
+            if evidence < MINIMUM_EVIDENCE:
+                continue  # `_acceptable` refuses it whatever matched: not worth the full score
+        best = _score(scoring.model, scoring.scorer.queries[query], records[record], named)
         if not _acceptable(best, criteria, found):
             continue
-        ranked.append((best.evidence, _hit(found, best, model)))
+        ranked.append((best.evidence, _hit(found, best, scoring.model)))
     ranked.sort(key=lambda eh: (-eh[0], eh[1].family_name, eh[1].given_name, eh[1].id))
     return [hit for _, hit in ranked]
 
@@ -257,17 +322,24 @@ def _uses_hidden_field(criteria: SearchCriteria) -> bool:
     return bool(criteria.postcode.strip() or criteria.nhs_number.strip() or criteria.upn.strip())
 
 
-def _score(
-    model: MatchModel, query: Features, record: Features, found: FoundChild, criteria: SearchCriteria
-) -> Scored:
-    if found.restricted:
-        query = Features(
-            **{**query, "postcode": None, "district": None, "address": None, "nhs": None, "upn": None}
-        )  # type: ignore[typeddict-item]
+def _shown(query: Features) -> Features:
+    """What a shield lets a search compare: the query without the hidden fields."""
+    hidden = {"postcode": None, "district": None, "address": None, "nhs": None, "upn": None}
+    return Features(**{**query, **hidden})  # type: ignore[typeddict-item]
+
+
+def _named(criteria: SearchCriteria, found: FoundChild) -> bool:
+    typed = criteria.contactpoint_id
+    return bool(typed) and typed.strip().upper() == found.contactpoint_id
+
+
+def _score(model: MatchModel, query: Features, record: Features, named: bool) -> Scored:
+    """The best pair's full score (its levels and weights say what matched); `query` is already
+    the shown one for a shielded child."""
     scored = model.score(query, record)
     if query["district"] is not None and query["postcode"] is None:
         scored = _district_scored(model, scored, query["district"], record["district"])
-    if criteria.contactpoint_id and criteria.contactpoint_id.strip().upper() == found.contactpoint_id:
+    if named:
         return Scored(scored.evidence + 30.0, scored.levels, scored.weights)
     return scored
 
@@ -307,9 +379,9 @@ def _district_weights(model: MatchModel) -> tuple[float, float]:
 
 
 def _acceptable(scored: Scored, criteria: SearchCriteria, found: FoundChild) -> bool:
-    matched = _matched(scored)
-    if criteria.contactpoint_id and criteria.contactpoint_id.strip().upper() == found.contactpoint_id:
+    if _named(criteria, found):
         return True
+    matched = _matched(scored)
     if criteria.exact:
         wanted = [f for f in ("given_name", "family_name", "date_of_birth", "gender") if getattr(criteria, f)]
         if criteria.date_of_birth_to:

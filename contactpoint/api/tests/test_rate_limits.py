@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from contactpoint.api.throttling import TokenRateThrottle
+from contactpoint.api.throttling import TokenRateThrottle, calls_counted
 
 from .conftest import client_for
 from .test_child_read import url
@@ -62,6 +62,23 @@ def test_processes_sharing_redis_count_every_call_once():
     counts = [int(n) for run in runs for n in run.communicate(timeout=60)[0].split()]
     assert all(run.returncode == 0 for run in runs)
     assert sorted(counts) == list(range(1, 201))  # none lost, none counted twice
+
+
+@pytest.mark.skipif(not _redis_up(), reason="needs Redis on 127.0.0.1:6379 (CI and production have it)")
+def test_a_window_counted_in_redis_lives_a_period_from_its_first_call():
+    from contactpoint.api.cache import RedisCache
+
+    cache = RedisCache("redis://127.0.0.1:6379/0", {"KEY_PREFIX": f"test-{uuid.uuid4().hex}"})
+    client, name = cache._cache.get_client(write=True), cache.make_and_validate_key("window")
+    try:
+        assert [calls_counted(cache, "window", 60) for _ in range(3)] == [1, 2, 3]
+        assert 59 <= client.ttl(name) <= 61
+        client.expire(name, 5)  # most of the window gone: later calls do not extend it
+        assert calls_counted(cache, "window", 60) == 4
+        assert 0 < client.ttl(name) <= 5
+        assert cache.get("window") == 4  # Django's cache reads the count as the number it is
+    finally:
+        client.delete(name)
 
 
 def test_the_redis_cache_keeps_one_client_per_pool():
