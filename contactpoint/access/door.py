@@ -754,7 +754,7 @@ def child_pks_for(*, contactpoint_ids: list[str] = (), nhs_number: str = "", upn
         if value:
             query |= Q(
                 pk__in=ChildIdentifier.objects.filter(
-                    scheme=scheme, value=value, superseded_at__isnull=True
+                    blind_value__in=ChildIdentifier.blind_values(scheme, value), superseded_at__isnull=True
                 ).values("child_id")
             )
     return list(Child.objects.filter(query).values_list("pk", flat=True)[:50])

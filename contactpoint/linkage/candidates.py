@@ -24,6 +24,7 @@ from django.db.models.expressions import RawSQL
 from contactpoint.compiled import CompiledRead, member_list, members, stand_in
 from contactpoint.feeds.loader import bulk_insert
 from contactpoint.feeds.models import SourceRecord
+from contactpoint.records.services import identifiers_rekey
 
 from .blind import LIVE_KEYS_TTL, blind, blinds, index_key_add, index_keys, index_keys_retire
 from .features import Features
@@ -91,6 +92,8 @@ def index_key_rotate(*, wait: float = LIVE_KEYS_TTL, say=lambda _: None) -> int:
     newest = index_key_add()
     done = candidate_index_rebuild(say=say)
     time.sleep(max(0.0, wait - (time.monotonic() - started)))
+    # After the wait every writer blinds under the new key, so nothing re-keyed here goes stale.
+    say(f"Re-keyed {identifiers_rekey()} identifier(s).")
     index_keys_retire(older_than=newest)
     return done
 

@@ -9,13 +9,12 @@ constraints, because bulk loads do not pass through Python validation.
 """
 
 import datetime
+import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Cast, Substr
-from django.db.models.lookups import Exact
 
 from . import validators
 
@@ -366,23 +365,47 @@ class IdentifierScheme(models.TextChoices):
     OTHER = "other", "Other (named by its source)"
 
 
-def _nhs_mod11_holds() -> Exact:
-    """Weights 10..1 over all ten digits sum to a multiple of 11 exactly when the check digit is right."""
-    weighted = sum(
-        Cast(Substr("value", position, 1), models.IntegerField()) * (11 - position)
-        for position in range(1, 11)
-    )
-    return Exact(weighted % 11, 0)
+UPN_FORMAT = re.compile(r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$")
 
 
-class ChildIdentifier(ChildItem):
-    """An identifier issued by a body: visible only to that body's staff, searchable by all."""
+def identifier_check(scheme: str, scheme_name: str, value: str) -> None:
+    """What the database checked before identifiers were sealed, for every writer (bulk loads
+    too, through `ChildIdentifier.clear_parts`): a value, NHS numbers' ten digits and modulus 11
+    check digit, UPNs' shape, and a name for an issuing system's own identifiers."""
+    if not value:
+        raise ValidationError("An identifier needs a value.", code="identifier_empty")
+    if scheme == IdentifierScheme.NHS_NUMBER and validators.normalise_nhs_number(value) != value:
+        raise ValidationError(f"NHS number {value!r} must be exactly 10 digits.", code="nhs_format")
+    if scheme == IdentifierScheme.UPN and not UPN_FORMAT.match(value):
+        raise ValidationError(
+            f"UPN {value!r} must be 13 characters: a check letter, 11 digits and a digit or letter.",
+            code="upn_format",
+        )
+    if (scheme == IdentifierScheme.OTHER) != bool(scheme_name):
+        raise ValidationError("Only an identifier of another scheme names its system.", code="scheme_name")
 
+
+def identifier_text(scheme: str, scheme_name: str, value: str) -> str:
+    """What an identifier's blind key is the HMAC of; "i:" keeps it apart from candidate keys."""
+    return f"i:{scheme}:{scheme_name}:{value}"
+
+
+class ChildIdentifier(SealedRow, ChildItem):
+    """An identifier issued by a body: visible only to that body's staff, searchable by all.
+
+    The value is sealed; `blind_value` is its HMAC under the newest index key (linkage.blind), so
+    look-ups (search by NHS number or UPN) and the one-live-assertion constraint never need it in
+    the clear, and `rotate_index_key` re-keys it with the candidate index."""
+
+    SEALED = ("value",)
+    SEALED_CLEAR = ("blind_value",)
     scheme = models.CharField(max_length=16, choices=IdentifierScheme.choices)
     scheme_name = models.CharField(
         max_length=64, blank=True, help_text="For other identifiers: the issuing system's name."
     )
-    value = models.CharField(max_length=64)
+    sealed_values = models.BinaryField(blank=True, editable=False)
+    blind_value = models.BinaryField(max_length=16, editable=False)
+    value = _sealed_field("value")
     issuer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
 
     class Meta(ChildItem.Meta):
@@ -392,39 +415,48 @@ class ChildIdentifier(ChildItem):
                 condition=Q(scheme__in=IdentifierScheme.values), name="childidentifier_scheme_valid"
             ),
             models.CheckConstraint(
-                condition=~Q(scheme=IdentifierScheme.NHS_NUMBER)
-                | (Q(value__regex=r"^[0-9]{10}$") & Q(_nhs_mod11_holds())),
-                name="childidentifier_nhs_number_mod11",
-            ),
-            models.CheckConstraint(
-                condition=~Q(scheme=IdentifierScheme.UPN)
-                | Q(value__regex=r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$"),
-                name="childidentifier_upn_format",
-            ),
-            models.CheckConstraint(
                 condition=Q(scheme=IdentifierScheme.OTHER, scheme_name__gt="")
                 | (~Q(scheme=IdentifierScheme.OTHER) & Q(scheme_name="")),
                 name="childidentifier_other_is_named",
             ),
-            models.CheckConstraint(condition=~Q(value=""), name="childidentifier_has_value"),
             # Live assertions only: a record re-asserted (changed, or moved back by an unmerge)
             # repeats a value its superseded history already holds.
             models.UniqueConstraint(
-                fields=["child", "scheme", "scheme_name", "value", "source", "source_record_id"],
+                fields=["child", "scheme", "scheme_name", "blind_value", "source", "source_record_id"],
                 condition=Q(superseded_at__isnull=True),
                 name="childidentifier_unique_assertion",
             ),
         ]
         indexes = [
             *ChildItem.Meta.indexes,
-            models.Index(fields=["scheme", "value"], name="childidentifier_lookup"),
+            models.Index(fields=["blind_value"], name="childidentifier_lookup"),
         ]
 
+    @classmethod
+    def clear_parts(cls, values: dict) -> dict:
+        """The blind key, under the newest index key; checked first (see `identifier_check`)."""
+        from contactpoint.linkage.blind import blind, index_keys
+
+        scheme, scheme_name = values["scheme"], values.get("scheme_name") or ""
+        identifier_check(scheme, scheme_name, values["value"])
+        return {"blind_value": blind(index_keys()[0], identifier_text(scheme, scheme_name, values["value"]))}
+
+    @classmethod
+    def blind_values(cls, scheme: str, value: str, scheme_name: str = "") -> list[bytes]:
+        """The blind keys a look-up of this identifier matches: one per live index key."""
+        from contactpoint.linkage.blind import blinds, index_keys
+
+        return blinds(index_keys(), [identifier_text(scheme, scheme_name, value)])
+
     def clean(self) -> None:
+        given = self.__dict__.get("_unsealed", {})
+        if "value" not in given:
+            return
         if self.scheme == IdentifierScheme.NHS_NUMBER:
             self.value = validators.normalise_nhs_number(self.value)
         elif self.scheme == IdentifierScheme.UPN:
             self.value = validators.normalise_upn(self.value)
+        identifier_check(self.scheme, self.scheme_name, self.value)
 
 
 class DatedItem(ChildItem):

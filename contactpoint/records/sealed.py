@@ -191,9 +191,11 @@ def rows_seal(model: type[models.Model], rows: list[dict[str, Any]], ciphers: Ma
     leave the row."""
     fields = sealed_fields(model)
     for row, pk in zip(rows, ids_reserve(model, len(rows)), strict=True):
+        clear = model.clear_parts(row)  # type: ignore[attr-defined]
+        # (the clear parts first: they may refuse the row, before an id or a key is spent on it)
         row["id"] = pk
         row[COLUMN] = seal(ciphers[row["child_id"]], model, pk, row)
-        row.update(model.clear_parts(row))  # type: ignore[attr-defined]
+        row.update(clear)
         for name in fields:
             row.pop(name, None)
 
@@ -206,10 +208,12 @@ def row_sealed(aead: AESGCM, model: type[models.Model], pk: int, values: Mapping
 def instance_seal(instance: models.Model, values: Mapping[str, Any]) -> None:
     """Before an instance's first save: reserve its id and seal its values under its child's key."""
     model = type(instance)
+    given = {f.attname: getattr(instance, f.attname) for f in model._meta.concrete_fields}
+    clear = model.clear_parts({**given, **values})  # type: ignore[attr-defined]
     if instance.pk is None:
         instance.pk = ids_reserve(model, 1)[0]
     child_id = instance.child_id  # type: ignore[attr-defined]
     aead = ciphers_for([child_id])[child_id]
     setattr(instance, COLUMN, seal(aead, model, instance.pk, values))
-    for name, value in model.clear_parts(values).items():  # type: ignore[attr-defined]
+    for name, value in clear.items():
         setattr(instance, name, value)

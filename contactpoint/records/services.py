@@ -222,6 +222,23 @@ def child_item_add(
     return _save_validated(instance)
 
 
+def identifiers_rekey(*, batch_size: int = 2000) -> int:
+    """Every identifier's blind key again under the newest index key (index key rotation): the
+    values are opened batch by batch with their children's keys, blinded, and only the blind
+    column is written. Returns how many were re-keyed."""
+    from . import sealed
+
+    done = last = 0
+    while batch := sealed.values_opened(
+        ChildIdentifier.objects.filter(pk__gt=last).order_by("pk"), "scheme", "scheme_name", limit=batch_size
+    ):
+        rows = [ChildIdentifier(pk=row["pk"], **ChildIdentifier.clear_parts(row)) for row in batch]
+        ChildIdentifier.objects.bulk_update(rows, ["blind_value"])
+        done += len(rows)
+        last = batch[-1]["pk"]
+    return done
+
+
 def survivor(assertions: Iterable[ChosenItem]) -> ChosenItem | None:
     """The survivorship rule in one place (see the module docstring)."""
     live = [a for a in assertions if a.superseded_at is None and _choosable(a)]

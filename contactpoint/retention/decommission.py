@@ -77,11 +77,12 @@ def _needles() -> list[str]:
     names = {row["family_name"] or "" for row in sampled} | set(
         SourceRecord.objects.order_by("?").values_list("family_name", flat=True)[:NEEDLE_SAMPLE]
     )
-    numbers = set(
-        ChildIdentifier.objects.filter(scheme="nhs_number")
-        .order_by("?")
-        .values_list("value", flat=True)[:NEEDLE_SAMPLE]
-    )
+    numbers = {
+        row["value"]
+        for row in sealed.values_opened(
+            ChildIdentifier.objects.filter(scheme="nhs_number").order_by("?"), limit=NEEDLE_SAMPLE
+        )
+    }
     return sorted({n for n in names if len(n) >= 4} | numbers)
 
 

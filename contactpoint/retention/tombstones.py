@@ -21,6 +21,7 @@ from django.dispatch import receiver
 
 from contactpoint.audit.keys import configured_keys, key_id_of
 from contactpoint.feeds.models import SourceRecord
+from contactpoint.records import sealed
 from contactpoint.records.models import ChildIdentifier
 
 from .models import Tombstone, TombstoneKind
@@ -54,9 +55,10 @@ def tombstones_write(*, child_pks: Iterable[int], on: datetime.date) -> int:
     records = SourceRecord.objects.filter(child_id__in=pks).values_list("source__code", "source_record_id")
     for code, srid in records.iterator(chunk_size=5000):
         digests[_digest(key, TombstoneKind.SOURCE_RECORD, code, srid)] = TombstoneKind.SOURCE_RECORD
-    numbers = set(
-        ChildIdentifier.objects.filter(child_id__in=pks, scheme="nhs_number").values_list("value", flat=True)
-    ) | set(
+    numbers = {
+        row["value"]
+        for row in sealed.values_opened(ChildIdentifier.objects.filter(child_id__in=pks, scheme="nhs_number"))
+    } | set(
         SourceRecord.objects.filter(child_id__in=pks)
         .exclude(nhs_number="")
         .values_list("nhs_number", flat=True)

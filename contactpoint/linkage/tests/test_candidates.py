@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.db import connection
 
+from contactpoint.access.door import child_pks_for
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.linkage.blind import BLIND_BYTES, blind, index_key_add, index_keys, index_keys_rewrap
 from contactpoint.linkage.candidates import (
@@ -16,6 +17,7 @@ from contactpoint.linkage.candidates import (
 from contactpoint.linkage.models import CandidateKey, IndexKey
 from contactpoint.linkage.services import link_run
 from contactpoint.linkage.tests.helpers import load, person
+from contactpoint.records.models import ChildIdentifier
 
 PAIRS = [
     ("Hartley", "HATRLEY"),
@@ -104,6 +106,24 @@ def test_rotation_rekeys_the_index_and_deletes_the_old_key(linked):
     assert blind(new, "0:9434765919") in after
     william = SourceRecord.objects.get(source_record_id="G1").child_id
     assert _found("Hatrley", datetime.date(2015, 3, 14)) == {william}
+
+
+@pytest.mark.django_db
+def test_rotation_rekeys_identifiers_blind_keys_and_look_ups_still_find_the_child(linked):
+    """Identifiers are sealed; their blind keys live on their rows, under the index key, so a
+    rotation must re-key them too or a search by NHS number would find nobody once the old key goes."""
+    william = SourceRecord.objects.get(source_record_id="G1").child_id
+    (old,) = index_keys(fresh=True)
+    found = ChildIdentifier.objects.filter(child_id=william, scheme="nhs_number")
+    before = {bytes(b) for b in found.values_list("blind_value", flat=True)}
+    assert before == {blind(old, "i:nhs_number::9434765919")}
+    index_key_rotate(wait=0)
+    (new,) = index_keys(fresh=True)
+    assert {bytes(b) for b in found.values_list("blind_value", flat=True)} == {
+        blind(new, "i:nhs_number::9434765919")
+    }
+    assert child_pks_for(nhs_number="9434765919") == [william]
+    assert child_pks_for(nhs_number="9434765927") == []
 
 
 @pytest.mark.django_db

@@ -1,5 +1,5 @@
-"""Birth dates, names and carers already stored are sealed by the migrations, and opened again
-backwards."""
+"""Birth dates, names, carers and identifiers already stored are sealed by the migrations, and
+opened again backwards."""
 
 import datetime
 
@@ -7,12 +7,15 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from contactpoint.access.door import child_pks_for
 from contactpoint.records import sealed
-from contactpoint.records.models import Carer, ChildBirthDate, ChildName
+from contactpoint.records.models import Carer, ChildBirthDate, ChildIdentifier, ChildName
 
 BEFORE = [("records", "0005_fold_api_involvements")]
-AFTER = [("records", "0008_carer_sealed")]
+AFTER = [("records", "0009_childidentifier_sealed")]
+NHS_NUMBER = "9434765919"
 BORN = datetime.date(2014, 3, 7)
+TABLE = "records_childidentifier"
 
 
 def _migrate(targets=None):
@@ -40,19 +43,22 @@ def _stored_in_clear(apps):
     apps.get_model("records", "Carer").objects.create(
         **item, given_name="Sara", family_name="Wynstanley", relationship="mother", phone="07700 900123"
     )
+    apps.get_model("records", "ChildIdentifier").objects.create(
+        **item, scheme="nhs_number", value=NHS_NUMBER, issuer=organisation
+    )
     return child.pk
 
 
 @pytest.mark.django_db(transaction=True)
-def test_stored_birth_dates_names_and_carers_are_sealed_and_open_again_backwards():
+def test_stored_birth_dates_names_carers_and_identifiers_are_sealed_and_open_again_backwards():
     child_pk = _stored_in_clear(_migrate(BEFORE))
     try:
         _migrate(AFTER)
         with connection.cursor() as cursor:
-            for table in ("records_childbirthdate", "records_childname", "records_carer"):
+            for table in ("records_childbirthdate", "records_childname", "records_carer", TABLE):
                 cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 (fixed names)
                 clear = {str(v) for row in cursor.fetchall() for v in row}
-                assert not {"2014-03-07", "Quennell", "Wynstanley", "07700 900123"} & clear
+                assert not {"2014-03-07", "Quennell", "Wynstanley", "07700 900123", NHS_NUMBER} & clear
         (born,) = sealed.values_opened(ChildBirthDate.objects.filter(child_id=child_pk), "year_of_birth")
         (name,) = sealed.values_opened(ChildName.objects.filter(child_id=child_pk))
         assert (born["date_of_birth"], born["year_of_birth"], name["family_name"]) == (BORN, 2014, "Quennell")
@@ -63,12 +69,18 @@ def test_stored_birth_dates_names_and_carers_are_sealed_and_open_again_backwards
             "mother",
         )
 
+        (number,) = sealed.values_opened(ChildIdentifier.objects.filter(child_id=child_pk), "scheme")
+        assert (number["scheme"], number["value"]) == ("nhs_number", NHS_NUMBER)
+        assert child_pks_for(nhs_number=NHS_NUMBER) == [child_pk]  # by its blind key
+
         apps = _migrate(BEFORE)
         assert apps.get_model("records", "ChildBirthDate").objects.get().date_of_birth == BORN
         assert apps.get_model("records", "ChildName").objects.get().family_name == "Quennell"
         assert apps.get_model("records", "Carer").objects.get().phone == "07700 900123"
+        assert apps.get_model("records", "ChildIdentifier").objects.get().value == NHS_NUMBER
     finally:
         apps = _migrate()
-        for model in ("ChildBirthDate", "ChildName", "Carer", "Child", "Source", "Organisation"):
+        held = ("ChildBirthDate", "ChildName", "Carer", "ChildIdentifier", "Child", "Source", "Organisation")
+        for model in held:
             apps.get_model("records", model).objects.all().delete()
         apps.get_model("retention", "ChildDataKey").objects.all().delete()

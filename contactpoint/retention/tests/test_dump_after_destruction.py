@@ -41,7 +41,6 @@ NHS_NUMBER = "9434765919"
 # and the feed rows, to be sealed next (the ADR's stages A and B).
 STILL_IN_CLEAR = {
     "feeds_sourcerecord",
-    "records_childidentifier",
 }
 
 

@@ -37,7 +37,9 @@ def destroyed(tmp_path):
         ],
     )
     link_run()
-    assert ChildIdentifier.objects.filter(child=child("G1"), value=NHS).exists()
+    assert ChildIdentifier.objects.filter(
+        child=child("G1"), blind_value__in=ChildIdentifier.blind_values("nhs_number", NHS)
+    ).exists()
     retention_apply(today=EIGHTEENTH)
     [decision] = retention_apply(today=DESTROY_ON).decisions
     assert decision.action == "destroy"
@@ -56,7 +58,9 @@ def nothing_of_ivy():
     return not (
         "Ivy" in given_names()
         or SourceRecord.objects.filter(given_name="Ivy").exists()
-        or ChildIdentifier.objects.filter(value=NHS).exists()
+        or ChildIdentifier.objects.filter(
+            blind_value__in=ChildIdentifier.blind_values("nhs_number", NHS)
+        ).exists()
     )
 
 
