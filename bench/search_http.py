@@ -461,7 +461,6 @@ def explain(tokens: list[str], work: list[tuple[str, set[str]]], count: int) -> 
     """EXPLAIN ANALYZE of every statement one search runs on the candidate index (the key index
     and the trigram index in one statement), for `count` sampled queries, for docs/benchmarks.md."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from contactpoint.api.search import SearchIn, criteria_checked
     from contactpoint.search.selectors import SearchCriteria, _candidates
@@ -471,13 +470,19 @@ def explain(tokens: list[str], work: list[tuple[str, set[str]]], count: int) -> 
         fields.is_valid(raise_exception=True)
         data = dict(fields.validated_data)
         data.pop("limit")
-        with CaptureQueriesContext(connection) as captured:
+        captured: list[tuple[str, object]] = []
+
+        def keep(execute, sql, params, many, context):  # statements as sent, prepared ones too
+            captured.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(keep):
             _candidates(criteria_checked(SearchCriteria(**data)))
         print(f"\n-- {query}")
         with connection.cursor() as cursor:
-            for statement in captured.captured_queries:
-                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {statement['sql']}")
-                print(statement["sql"][:400])
+            for sql, params in captured:
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
+                print(sql[:400])
                 print("\n".join(row[0] for row in cursor.fetchall()))
 
 
