@@ -40,6 +40,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -470,9 +471,9 @@ def explain(tokens: list[str], work: list[tuple[str, set[str]]], count: int) -> 
         fields.is_valid(raise_exception=True)
         data = dict(fields.validated_data)
         data.pop("limit")
-        captured: list[tuple[str, object]] = []
+        captured: list[tuple[str, Any]] = []
 
-        def keep(execute, sql, params, many, context):  # statements as sent, prepared ones too
+        def keep(execute, sql, params, many, context, captured=captured):  # prepared ones too
             captured.append((sql, params))
             return execute(sql, params, many, context)
 
