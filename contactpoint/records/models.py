@@ -249,11 +249,18 @@ class ChildName(SealedRow, ChosenItem):
     def __str__(self) -> str:
         return f"name {self.pk}"
 
+    @classmethod
+    def clear_parts(cls, values: dict) -> dict:
+        """What the database checked before the names were sealed, now where every writer seals (a
+        model's save, a bulk load's `rows_seal`): a name has a given or a family part."""
+        if not (values.get("given_name") or values.get("family_name")):
+            raise ValidationError("A name needs a given or a family name.", code="name_empty")
+        return {}
+
     def clean(self) -> None:
-        """What the database checked before the names were sealed: a name has a given or a family part."""
-        given = self.__dict__.get("_unsealed", {})
-        if self._state.adding and not (given.get("given_name") or given.get("family_name")):
-            raise ValidationError("A name needs a given or a family name.")
+        given = self.__dict__.get("_unsealed")
+        if given is not None:
+            self.clear_parts(given)
 
 
 class Gender(models.TextChoices):

@@ -13,6 +13,7 @@ from contactpoint.records.models import (
     ChildAddress,
     ChildGender,
     ChildIdentifier,
+    ChildName,
     Gender,
     IdentifierScheme,
     ReturnIntent,
@@ -181,6 +182,17 @@ class TestIdentifiers:
         assert ChildIdentifier.objects.filter(
             blind_value__in=ChildIdentifier.blind_values(IdentifierScheme.NHS_NUMBER, number)
         ).exists()
+
+    def test_every_writer_refuses_a_name_with_neither_part(self, child, source):
+        """The database checked this before names were sealed; now every writer does."""
+        base = {"child": child, "source": source, "source_record_id": "R", "asserted_at": timezone.now()}
+        with pytest.raises(ValidationError, match="needs a given or a family name"):
+            ChildName(**base, given_name="", middle_names="Ann", family_name="").save()
+        with pytest.raises(ValidationError, match="needs a given or a family name"):
+            sealed.rows_seal(ChildName, [{"child_id": child.pk, "given_name": "", "family_name": ""}], {})
+        assert not ChildName.objects.exists()
+        ChildName(**base, given_name="", middle_names="", family_name="Smith").save()
+        assert ChildName.objects.count() == 1
 
     def test_upn_with_wrong_check_letter_is_refused(self, child, assertion):
         with pytest.raises(ValidationError, match="wrong check letter"):
