@@ -131,8 +131,7 @@ def contactpoint_ids_issue(*, count: int, chunk: int = 5000) -> list[str]:
     while len(issued) < count:
         drawn = [contactpoint_id_generate() for _ in range(min(chunk, count - len(issued)))]
         with connection.cursor() as cursor:
-            cursor.execute(_register_sql(), _register_params(drawn, now))
-            issued += [value for (value,) in cursor.fetchall()]
+            issued += _register(cursor, drawn, now)
     return sorted(issued)
 
 
@@ -163,14 +162,18 @@ def _children_insert(drawn: list[str], now: datetime.datetime) -> list[int]:
                 [*_register_params(drawn, now), created_at],
             )
             return [pk for (pk,) in cursor.fetchall()]
-        cursor.execute(_register_sql(), _register_params(drawn, now))
-        issued = [value for (value,) in cursor.fetchall()]
         cursor.execute(
             f"INSERT INTO {child} (contactpoint_id, created_at) "  # noqa: S608
             "SELECT value, %s FROM json_each(%s) RETURNING id",
-            [created_at, json.dumps(issued)],
+            [created_at, json.dumps(_register(cursor, drawn, now))],
         )
         return [pk for (pk,) in cursor.fetchall()]
+
+
+def _register(cursor: Any, drawn: list[str], now: datetime.datetime) -> list[str]:
+    """The drawn IDs the registry did not hold, now registered."""
+    cursor.execute(_register_sql(), _register_params(drawn, now))
+    return [value for (value,) in cursor.fetchall()]
 
 
 def _register_sql() -> str:
