@@ -156,7 +156,7 @@ def _queries(criteria: SearchCriteria, *, swapped_dates: bool = True) -> list[Fe
         upn=criteria.upn,
     )
     dates = _dates(criteria)
-    queries = [_district_typed(features(**base, date_of_birth=d), criteria) for d in dates]
+    queries = [features(**base, date_of_birth=d) for d in dates]
     if not criteria.exact:
         queries += [
             features(**base, date_of_birth=swap)
@@ -169,8 +169,7 @@ def _queries(criteria: SearchCriteria, *, swapped_dates: bool = True) -> list[Fe
                 date_of_birth=dates[0],
             )
         )
-        queries = [_district_typed(q, criteria) for q in queries]
-    return queries
+    return [_district_typed(q, criteria) for q in queries]
 
 
 def _district_typed(query: Features, criteria: SearchCriteria) -> Features:
