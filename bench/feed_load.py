@@ -5,10 +5,13 @@ Generates a synthetic population (or reuses DIR), then times `contactpoint load_
 GP registration file (about 0.97 rows per child) into fresh databases, in one run, and prints
 rows per second for each case and the ratios between them. `--baseline DIR` (an export of an
 earlier commit, e.g. `git archive main | tar -x -C DIR`) runs each case with that code too,
-interleaved with the current code, so both see the same machine load.
+interleaved with the current code, so both see the same machine load. `--quarantine P` loads a
+copy of the file in which P% of the rows have no name (quarantined) and another P% an NHS number
+with a digit too many (loaded without it, with a warning quoting it).
 """
 
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -137,12 +140,34 @@ def time_load(
     return elapsed, rows, loader_cpu, postgres_cpu
 
 
+def spoiled(feed: Path, percent: int, workdir: Path) -> Path:
+    """A copy of the file with `percent`% of rows quarantined and as many warned about."""
+    out = workdir / f"quarantine-{percent}-{feed.name}"
+    with (
+        feed.open(newline="", encoding="utf-8") as source,
+        out.open("w", newline="", encoding="utf-8") as sink,
+    ):
+        reader = csv.DictReader(source)
+        writer = csv.DictWriter(sink, fieldnames=reader.fieldnames or [])
+        writer.writeheader()
+        for i, row in enumerate(reader):
+            if i % 100 < percent:
+                row.update(given_name="", middle_names="", family_name="")
+            elif i % 100 < 2 * percent:
+                row["nhs_number"] += "1"
+            writer.writerow(row)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--children", type=int, default=1_030_000)
     parser.add_argument("--data", type=Path)
     parser.add_argument("--cases", default="postgresql:2,postgresql:0,sqlite:2,sqlite:0")
     parser.add_argument("--baseline", type=Path, help="a directory holding an earlier version's code")
+    parser.add_argument(
+        "--quarantine", type=int, default=0, help="percent of rows to quarantine (and to warn)"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="feedbench-"))
     data = args.data or workdir / "population"
@@ -155,6 +180,8 @@ def main() -> None:
         contactpoint("synth", "--children", str(args.children), "--out", str(data), "-v", "0", env=env)
     feed = data / "gp_registration.csv"
     rows_in_file = json.loads((data / "manifest.json").read_text())["rows"]["gp_registration"]
+    if args.quarantine:
+        feed = spoiled(feed, args.quarantine, workdir)
     print(f"file: {feed} ({feed.stat().st_size / 1e6:.0f} MB, {rows_in_file} rows)")
     results = {}
     versions = [("current", ROOT)] + ([("baseline", args.baseline.resolve())] if args.baseline else [])
@@ -175,6 +202,7 @@ def main() -> None:
     for label, rate in results.items():
         print(f"ratio {label} / {base}: {rate / results[base]:.2f}")
     baseline = f" --baseline {args.baseline}" if args.baseline else ""
+    baseline += f" --quarantine {args.quarantine}" if args.quarantine else ""
     print(
         f"reproduce: {sys.executable} bench/feed_load.py --children {args.children} "
         f"--cases {args.cases}{baseline}"

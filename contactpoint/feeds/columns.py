@@ -47,3 +47,7 @@ INVOLVEMENT = (
 )
 
 ORGANISATIONS = ("kind", "code", "name", "local_authority_code", "phone", "email", "town", "postcode")
+
+# Columns that name an organisation by its register code: a quarantined row keeps them clear, as
+# the area a local authority's team may see the row in.
+ORGANISATION = ("school_urn", "gp_practice_code", "organisation_code")

@@ -11,6 +11,7 @@ connection, so no validated row travels back to one writing process (docs/adr/00
 
 import datetime
 import hashlib
+import json
 import multiprocessing
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +29,7 @@ from contactpoint.audit.services import audit_record
 from contactpoint.records.models import Source
 from contactpoint.retention.tombstones import destroyed_on, tombstones_exist
 
-from . import columns, formats
+from . import columns, formats, sealed
 from . import normalise as n
 from . import workers as worker_state
 from .models import (
@@ -546,33 +547,40 @@ class _Batch:
         for outcome in rows:
             self.reasons.update(reason_code(reason) for reason in outcome.quarantine)
         self.counts["quarantined"] += len(rows)
-        QuarantinedRow.objects.bulk_create(
-            QuarantinedRow(
-                file_id=self.job.feed_file_id,
-                row_number=outcome.row_number,
-                source_record_id=outcome.source_record_id,
-                values={k: _storable(v) for k, v in outcome.kept.items()},
-                reasons=outcome.quarantine,
-                warnings=[[w.column, w.kind, w.message] for w in outcome.warnings],
+        fields = []
+        for outcome in rows:
+            values = {k: _storable(v) for k, v in outcome.kept.items()}
+            fields.append(
+                {
+                    "file_id": self.job.feed_file_id,
+                    "row_number": outcome.row_number,
+                    "source_record_id": outcome.source_record_id,
+                    "organisation_codes": json.dumps(
+                        {c: values[c] for c in columns.ORGANISATION if values.get(c)}
+                    ),
+                    "reasons": json.dumps(outcome.quarantine),
+                    "status": QuarantineStatus.OPEN.value,
+                    "values": values,
+                    "warnings": [[w.column, w.kind, w.message] for w in outcome.warnings],
+                }
             )
-            for outcome in rows
-        )
+        _sealed_insert(QuarantinedRow, fields)
 
     def _warnings(self, loadable: list[Prepared]) -> None:
-        warnings = [
-            DataQualityWarning(
-                file_id=self.job.feed_file_id,
-                row_number=o.row_number,
-                source_record_id=o.source_record_id,
-                column=w.column[:64],
-                kind=w.kind[:32],
-                message=w.message[:300],
-            )
+        fields = [
+            {
+                "file_id": self.job.feed_file_id,
+                "row_number": o.row_number,
+                "source_record_id": o.source_record_id,
+                "column": w.column[:64],
+                "kind": w.kind[:32],
+                "message": w.message[:300],
+            }
             for o in loadable
             for w in o.warnings
         ]
-        self.warning_kinds.update(w.kind for w in warnings)
-        DataQualityWarning.objects.bulk_create(warnings, batch_size=2000)
+        self.warning_kinds.update(row["kind"] for row in fields)
+        _sealed_insert(DataQualityWarning, fields)
 
     def _resolve_quarantine(self, loadable: list[Prepared]) -> None:
         """A source that re-sends a quarantined record, corrected, closes the quarantine entry."""
@@ -602,6 +610,14 @@ def _storable(value: str) -> str:
     """Quarantined cells are kept for correction: clean enough for any database, and bounded."""
     cleaned, _ = n.repair(value[: QUARANTINE_CELL_LIMIT * 4])
     return cleaned[:QUARANTINE_CELL_LIMIT]
+
+
+def _sealed_insert(model: type[QuarantinedRow | DataQualityWarning], rows: list[dict[str, Any]]) -> None:
+    """Rows (values by column) sealed, each under its own key, and inserted in bulk."""
+    if rows:
+        sealed.rows_seal(model, rows)
+        names = list(rows[0])
+        bulk_insert(model._meta.db_table, names, ([row[name] for name in names] for row in rows))
 
 
 def bulk_insert(table: str, column_names: Iterable[str], rows: Iterable[list[Any]]) -> None:

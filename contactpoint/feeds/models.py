@@ -124,18 +124,39 @@ class QuarantineStatus(models.TextChoices):
     RESOLVED = "resolved", "Corrected and loaded"
 
 
-class QuarantinedRow(models.Model):
+class OwnKeySealed(models.Model):
+    """A row whose identifying fields (`OWN_SEALED`) are one blob under a data key of its own, stored
+    wrapped by the data KEK beside it: deleting the row shreds it, in old backups too once the KEK
+    that wrapped the key is retired. Open and write only through `feeds.sealed`."""
+
+    sealed = models.BinaryField(editable=False)
+    key_wrapped = models.BinaryField(editable=False)
+    key_id = models.CharField(max_length=32, editable=False)
+    kek_id = models.CharField(max_length=16, editable=False)
+
+    OWN_SEALED: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+
+class QuarantinedRow(OwnKeySealed):
     """A row that cannot be an in-scope child, kept with its reasons for the source to correct.
 
-    Only columns the source may send are kept; refused columns are never stored.
+    Only columns the source may send are kept; refused columns are never stored. Its cells and
+    its warnings (whose messages may quote a cell) are sealed; the reasons are codes and stay
+    clear, as do the organisation codes it names (the area a team may see it in).
     """
+
+    OWN_SEALED = ("values", "warnings")
 
     file = models.ForeignKey(FeedFile, on_delete=models.CASCADE, related_name="quarantined")
     row_number = models.PositiveIntegerField()
     source_record_id = models.CharField(max_length=128, blank=True)
-    values = models.JSONField()
+    organisation_codes = models.JSONField(
+        default=dict, help_text="Column -> organisation code the row names."
+    )
     reasons = models.JSONField()
-    warnings = models.JSONField(default=list)
     status = models.CharField(max_length=8, choices=QuarantineStatus.choices, default=QuarantineStatus.OPEN)
     resolved_by_file = models.ForeignKey(
         FeedFile, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -146,12 +167,14 @@ class QuarantinedRow(models.Model):
         indexes = [models.Index(fields=["status", "source_record_id"], name="quarantine_open_lookup")]
 
 
-class DataQualityWarning(models.Model):
-    """A value left out of a loaded row, reported back to the source."""
+class DataQualityWarning(OwnKeySealed):
+    """A value left out of a loaded row, reported back to the source. The message may quote the
+    value, so it is sealed; the column and kind stay clear for reports."""
+
+    OWN_SEALED = ("message",)
 
     file = models.ForeignKey(FeedFile, on_delete=models.CASCADE, related_name="warnings")
     row_number = models.PositiveIntegerField()
     source_record_id = models.CharField(max_length=128)
     column = models.CharField(max_length=64)
     kind = models.CharField(max_length=32)
-    message = models.CharField(max_length=300)

@@ -26,10 +26,10 @@ from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
 from contactpoint.records.models import Organisation
 
+from . import sealed
+from .columns import ORGANISATION
 from .models import FeedFile, QuarantinedRow, QuarantineStatus
 
-# Feed columns that name an organisation by its register code.
-ORGANISATION_COLUMNS = ("school_urn", "gp_practice_code", "organisation_code")
 # What a quarantined row's page shows of its values.
 SHOWN_COLUMNS = ("given_name", "middle_names", "family_name", "date_of_birth")
 
@@ -59,8 +59,8 @@ def _area_codes(local_authority: Organisation) -> list[str]:
 def _rows_in_area(local_authority: Organisation) -> Q:
     codes = _area_codes(local_authority)
     named = Q()
-    for column in ORGANISATION_COLUMNS:
-        named |= Q(**{f"values__{column}__in": codes})
+    for column in ORGANISATION:
+        named |= Q(**{f"organisation_codes__{column}__in": codes})
     owned = Q(file__source__organisation=local_authority) | Q(
         file__source__organisation__local_authority=local_authority
     )
@@ -141,7 +141,8 @@ def quarantine_rows_show(
 
 
 def _view(row: QuarantinedRow) -> QuarantineRowView:
-    values: dict[str, Any] = row.values or {}
+    opened = sealed.row_open(row)
+    values: dict[str, Any] = opened["values"]
     return QuarantineRowView(
         pk=row.pk,
         source=row.file.source.name,
@@ -151,7 +152,7 @@ def _view(row: QuarantinedRow) -> QuarantineRowView:
         source_record_id=row.source_record_id,
         shown={column: str(values[column]) for column in SHOWN_COLUMNS if values.get(column)},
         reasons=list(row.reasons or []),
-        warnings=[(str(w[0]), str(w[1]), str(w[2])) for w in row.warnings or []],
+        warnings=[(str(w[0]), str(w[1]), str(w[2])) for w in opened["warnings"]],
         status=QuarantineStatus(row.status).label,
         resolved_by=row.resolved_by_file.name if row.resolved_by_file else "",
     )

@@ -180,16 +180,18 @@ def data_keys_rewrap(*, batch_size: int = 1000) -> int:
 
 
 def data_keys_by_kek() -> dict[str, int]:
-    """Keys wrapped by each KEK: children's data keys, the audit log's search-criteria keys and the
-    candidate index's blinding keys (a KEK may be retired only when none depends on it)."""
+    """Keys wrapped by each KEK: children's data keys, the audit log's search-criteria keys, the
+    candidate index's blinding keys and quarantined rows' and warnings' own keys (a KEK may be
+    retired only when none depends on it)."""
     from collections import Counter
 
     from django.db.models import Count
 
     from contactpoint.audit.models import CriteriaKey
+    from contactpoint.feeds.sealed import keys_by_kek
     from contactpoint.linkage.models import IndexKey
 
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = keys_by_kek()
     for model in (ChildDataKey, CriteriaKey, IndexKey):
         counts.update(
             dict(model.objects.values_list("kek_id").annotate(n=Count("pk")).values_list("kek_id", "n"))

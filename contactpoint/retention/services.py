@@ -21,7 +21,7 @@ from contactpoint.access.door import responsible_team_required
 from contactpoint.audit.criteria import criteria_keys_expire
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
-from contactpoint.feeds.models import QuarantinedRow, SourceRecord
+from contactpoint.feeds.models import DataQualityWarning, QuarantinedRow, SourceRecord
 from contactpoint.records import sealed
 from contactpoint.records.models import Child, ChildBirthDate
 
@@ -262,12 +262,14 @@ def children_destroy(*, child_pks: set[int]) -> Counter[str]:
     rows: Counter[str] = Counter()
     # Before the records go: what would let a feed bring these children back (tombstones.py).
     rows["retention.Tombstone (left)"] += tombstones_write(child_pks=pks, on=timezone.localdate())
-    # Rows held back from a load carry no link to a child; they are the child's by source record id.
+    # Rows held back from a load, and warnings about values left out of one, carry no link to a
+    # child; they are the child's by source record id.
     records = SourceRecord.objects.filter(child_id__in=pks).values_list("source_id", "source_record_id")
-    quarantined = Q(pk__in=[])
+    theirs = Q(pk__in=[])
     for source_id, srid in records:
-        quarantined |= Q(file__source_id=source_id, source_record_id=srid)
-    rows.update(_deleted(QuarantinedRow.objects.filter(quarantined)))
+        theirs |= Q(file__source_id=source_id, source_record_id=srid)
+    rows.update(_deleted(QuarantinedRow.objects.filter(theirs)))
+    rows.update(_deleted(DataQualityWarning.objects.filter(theirs)))
     for rule in policy.RULES:
         model = apps.get_model(rule.model)
         if rule.on_destroy == policy.OnDestroy.WITH_CHILD:

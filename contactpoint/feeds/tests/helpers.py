@@ -15,6 +15,7 @@ from contactpoint.feeds.models import (
     SourceRecord,
     SourceRecordVersion,
 )
+from contactpoint.feeds.sealed import row_open
 
 EXTRACTED = timezone.make_aware(datetime.datetime(2026, 10, 1, 6, 0))
 HEADER = columns.CANONICAL
@@ -84,10 +85,15 @@ def snapshot() -> dict[str, list]:
         )
     )
     quarantined = sorted(
-        (f, n, s, json.dumps(v, sort_keys=True), json.dumps(r), st)
-        for f, n, s, v, r, st in QuarantinedRow.objects.values_list(
-            "file__sha256", "row_number", "source_record_id", "values", "reasons", "status"
+        (
+            row.file.sha256,
+            row.row_number,
+            row.source_record_id,
+            json.dumps(row_open(row)["values"], sort_keys=True),
+            json.dumps(row.reasons),
+            row.status,
         )
+        for row in QuarantinedRow.objects.select_related("file")
     )
     warnings = sorted(
         DataQualityWarning.objects.values_list(

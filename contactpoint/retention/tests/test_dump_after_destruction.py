@@ -20,6 +20,7 @@ from django.db import connection
 from django.test import override_settings
 
 from contactpoint.audit.keys import key_id_of
+from contactpoint.feeds.models import DataQualityWarning, QuarantinedRow
 from contactpoint.linkage.candidates import index_key_rotate
 from contactpoint.linkage.services import link_run
 from contactpoint.linkage.tests.helpers import load, person
@@ -84,11 +85,20 @@ def ivy(tmp_path):
                 former_family_name=SHE[1],
                 date_of_birth=BORN.isoformat(),
                 nhs_number=NHS_NUMBER,
+                postcode=f"{SHE[0]} 1",  # left out, with a warning that quotes it
             ),
             person("G3", given_name="Rosa", family_name="Tindall", date_of_birth="2020-02-03"),
         ],
     )
     link_run()
+    # A later file sends her with a birth date that puts her out of scope: the row is quarantined.
+    her_again = {
+        "given_name": "Ivy",
+        "family_name": SHE[0],
+        "former_family_name": SHE[1],
+        "nhs_number": NHS_NUMBER,
+    }
+    load(tmp_path, "la_childrens_services", [person("G1", **her_again, date_of_birth="1990-01-01")])
     found = child("G1")
     data_key_ensure(child_id=found.pk)
     return found
@@ -99,10 +109,15 @@ def test_a_dump_from_before_a_destruction_reveals_nothing_of_the_sealed_tables(i
     before = dump()
     assert "linkage_candidatekey" in before and "linkage_indexkey" in before
     assert revealing(before, *SHE, born, NHS_NUMBER) == STILL_IN_CLEAR  # the index holds her only blind
+    held_back = {"source_record_id": "G1"}  # her quarantined row and the warning about her postcode
+    assert QuarantinedRow.objects.filter(**held_back).exists()
+    assert DataQualityWarning.objects.filter(**held_back).exists()
 
     retention_apply(today=EIGHTEENTH)
     retention_apply(today=DESTROYED_ON)
     assert not Child.objects.filter(pk=ivy.pk).exists()
+    assert not QuarantinedRow.objects.filter(**held_back).exists()  # their keys with them
+    assert not DataQualityWarning.objects.filter(**held_back).exists()
     assert not revealing(dump(), *SHE, born, NHS_NUMBER)  # Rosa's rows do not name her either
 
     # The backup cycle: a new KEK, every key rewrapped, the index re-keyed, the old KEK retired.
@@ -111,8 +126,13 @@ def test_a_dump_from_before_a_destruction_reveals_nothing_of_the_sealed_tables(i
         index_key_rotate(wait=0)
     with override_settings(CONTACTPOINT_DATA_KEK=NEW_KEK):
         old = key_id_of(bytes.fromhex(OLD_KEK))
-        for table in ("retention_childdatakey", "linkage_indexkey"):
-            assert old in before[table]  # her data key and the index key, wrapped by the old KEK
+        for table in (
+            "retention_childdatakey",
+            "linkage_indexkey",
+            "feeds_quarantinedrow",
+            "feeds_dataqualitywarning",
+        ):
+            assert old in before[table]  # her keys and the index key, wrapped by the old KEK
         with pytest.raises(UnknownKek):
             kek_ring().key(old)
         after = dump()

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from contactpoint.audit.criteria import criteria_keys_rewrap
+from contactpoint.feeds.sealed import keys_rewrap as feed_row_keys_rewrap
 from contactpoint.linkage.blind import index_keys_rewrap
 from contactpoint.retention.crypto import data_keys_by_kek, data_keys_rewrap, kek_ring
 
@@ -13,9 +14,10 @@ class Command(BaseCommand):
         done = data_keys_rewrap()
         criteria = criteria_keys_rewrap()
         index = index_keys_rewrap()
+        rows = feed_row_keys_rewrap()
         self.stdout.write(
-            f"Rewrapped {done} data key(s), {criteria} audit search-criteria key(s) and {index} "
-            "candidate index key(s) "
+            f"Rewrapped {done} data key(s), {criteria} audit search-criteria key(s), {index} "
+            f"candidate index key(s) and {rows} quarantined row and warning key(s) "
             f"with key-encryption key {newest}."
         )
         for kek_id, count in sorted(data_keys_by_kek().items()):
