@@ -567,7 +567,7 @@ class _Batch:
         _sealed_insert(QuarantinedRow, fields)
 
     def _warnings(self, loadable: list[Prepared]) -> None:
-        fields = [
+        fields: list[dict[str, Any]] = [
             {
                 "file_id": self.job.feed_file_id,
                 "row_number": o.row_number,

@@ -26,7 +26,7 @@ from contactpoint.retention import crypto
 
 from .models import DataQualityWarning, OwnKeySealed, QuarantinedRow
 
-MODELS: tuple[type[OwnKeySealed], ...] = (QuarantinedRow, DataQualityWarning)
+MODELS: tuple[type[QuarantinedRow] | type[DataQualityWarning], ...] = (QuarantinedRow, DataQualityWarning)
 
 
 def _context(model: type[models.Model], pk: int) -> str:
@@ -62,7 +62,7 @@ def keys_rewrap(*, batch_size: int = 1000) -> int:
     for model in MODELS:
         while True:
             with transaction.atomic():
-                rows = list(
+                rows: list[Any] = list(
                     model.objects.select_for_update()
                     .exclude(kek_id=newest)
                     .only("key_wrapped", "key_id", "kek_id")
