@@ -35,6 +35,7 @@ from contactpoint.records.models import (
     Practitioner,
 )
 
+from .flags import Seen, needs_linking_clear, seen_of
 from .models import CandidateKey
 
 NHS_NUMBER_ISSUER = ("national_body", "X26")  # NHS England issues NHS numbers
@@ -386,20 +387,24 @@ def materialise(
     materialiser: Materialiser,
     fresh: bool = False,
     flagged: list[int] | None = None,
+    decided: dict[int, Seen] | None = None,
 ) -> list[Row]:
     """Write the assertions of these linked records; returns the records' values as read.
 
     `fresh`: the index holds no assertions from these records (a first load), so there is
     nothing of theirs to mark as history first. `flagged`: those of the records marked
     `needs_linking` (all of them when not given), whose flag is cleared; a run's moved records
-    are tracked by its ledger instead, so their wide rows are not written a second time.
+    are tracked by its ledger instead, so their wide rows are not written a second time. A flag
+    is cleared only where the record is still as read here and, given the run's `decided` states,
+    as its link decision read it (ADR 0020).
     """
-    records = list(SourceRecord.objects.filter(pk__in=record_ids).values(*RECORD_VALUES))
+    records = list(SourceRecord.objects.filter(pk__in=record_ids).values(*RECORD_VALUES, "content_hash"))
     for record in records:
         materialiser.add(record)
     materialiser.save(supersede=not fresh)
-    linked = {r["pk"] for r in records if r["child_id"]}
-    clear = sorted(linked if flagged is None else linked.intersection(flagged))
-    if clear:
-        SourceRecord.objects.filter(pk__in=clear).update(needs_linking=False)
+    linked = {r["pk"]: seen_of(r) for r in records if r["child_id"]}
+    clear = linked.keys() if flagged is None else linked.keys() & set(flagged)
+    seen = {pk: linked[pk] for pk in clear if decided is None or decided.get(pk) == linked[pk]}
+    if seen:
+        needs_linking_clear(seen=seen)
     return records

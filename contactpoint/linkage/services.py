@@ -6,7 +6,6 @@ audited merge (which leaves the merged ID resolving to the survivor) and come ba
 """
 
 import bisect
-import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from . import engine
 from .candidates import candidate_keys_write, candidates_by_child
 from .features import Features
 from .firstpass import checks_deferred_to_end, checks_drop
+from .flags import UNCHANGED, Seen, joined, needs_linking_clear, seen_of
 from .frame import RECORD_FIELDS, frame, record_features
 from .guard import contradiction, refusal
 from .materialise import MATERIALISED_TABLES, Materialiser, materialise
@@ -57,6 +57,8 @@ POINT_CHUNK = 250_000
 # What a first run writes a row of per record before materialising: the records' children and
 # their link history (see firstpass).
 LINKED_TABLES = (SourceRecord._meta.db_table, RecordLink._meta.db_table)
+# Read with a record's values wherever a decision on them may clear its flag (`flags`).
+STATE = ("content_hash", "withdrawn_at", "needs_linking")
 Say = Callable[[str], None]
 
 
@@ -67,7 +69,9 @@ def link_run(*, full: bool = False, say: Say = lambda _: None) -> LinkRun:
     and its records' values are materialised from where it stopped, never twice.
     """
     for unfinished in LinkRun.objects.filter(finished_at__isnull=True).order_by("pk"):
-        unfinished.counts = unfinished.counts | {"resumed": _materialise_pending(say, run=unfinished)}
+        # What its decisions read is gone with it: flags stay, and this run links those records.
+        resumed = _materialise_pending(say, run=unfinished, decided={})
+        unfinished.counts = unfinished.counts | {"resumed": resumed}
         unfinished.finished_at = timezone.now()
         unfinished.save(update_fields=["counts", "finished_at"])
     live = SourceRecord.objects.filter(withdrawn_at__isnull=True).count()
@@ -75,9 +79,10 @@ def link_run(*, full: bool = False, say: Say = lambda _: None) -> LinkRun:
     first = not RecordLink.objects.exists()
     kind = RunKind.FULL if (full or first) else RunKind.INCREMENTAL
     run = LinkRun.objects.create(kind=kind, model_version=model.version, engine=_engine())
-    counts = _full_run(run, model, say) if kind == RunKind.FULL else _incremental_run(run, model, say)
+    decided: dict[int, Seen] = {}  # flagged records as the run's decisions read them
+    counts = (_full_run if kind == RunKind.FULL else _incremental_run)(run, model, say, decided)
     counts["shielded_as_possible_duplicates"] = _shield_possible_duplicates(run)
-    counts |= _materialise_pending(say, run=run)
+    counts |= _materialise_pending(say, run=run, decided=decided)
     run.counts = counts
     run.finished_at = timezone.now()
     run.save(update_fields=["counts", "finished_at"])
@@ -92,8 +97,12 @@ def _engine() -> str:
 # -- full runs ---------------------------------------------------------------------------------
 
 
-def _full_run(run: LinkRun, model: MatchModel, say: Say) -> dict[str, int]:
-    rows = list(SourceRecord.objects.filter(withdrawn_at__isnull=True).values(*RECORD_FIELDS, "child_id"))
+def _full_run(run: LinkRun, model: MatchModel, say: Say, decided: dict[int, Seen]) -> dict[str, int]:
+    rows = list(
+        SourceRecord.objects.filter(withdrawn_at__isnull=True).values(*RECORD_FIELDS, "child_id", *STATE)
+    )
+    seen = {row["pk"]: seen_of(row) for row in rows}
+    decided.update((row["pk"], seen[row["pk"]]) for row in rows if row["needs_linking"])
     say(f"Scoring pairs among {len(rows)} records ({run.engine})…")
     table = frame(rows)
     pairs = engine.predict(table, model, model.document, run.engine)
@@ -108,7 +117,7 @@ def _full_run(run: LinkRun, model: MatchModel, say: Say) -> dict[str, int]:
     if not any(current.values()) and _nothing_materialised() and connection.vendor == "postgresql":
         checks_drop(run=run, tables=LINKED_TABLES)  # a first run: back when its materialisation ends
     with transaction.atomic():
-        moved, merges, held_out = _assign(run, model, decisions.clusters, current, evidence)
+        moved, merges, held_out = _assign(run, model, decisions.clusters, current, evidence, seen)
         reviews = _reviews_from_pairs(run, model, decisions.review)
     counts = {"records": len(rows), "moved": moved, "merged": merges, "review_items": reviews}
     return counts | ({"out_of_scope": held_out} if held_out else {})
@@ -137,7 +146,12 @@ def _best_evidence(pairs: pd.DataFrame, clusters: list[list[int]]) -> dict[int, 
 
 
 def _assign(
-    run: LinkRun, model: MatchModel, clusters: list[list[int]], current: dict[int, int | None], evidence: dict
+    run: LinkRun,
+    model: MatchModel,
+    clusters: list[list[int]],
+    current: dict[int, int | None],
+    evidence: dict,
+    seen: dict[int, Seen],
 ) -> tuple[int, int, int]:
     """Give each cluster a child, keeping IDs where records already were; returns (moved, merged,
     records held out of a targeted scope)."""
@@ -153,8 +167,8 @@ def _assign(
             target[record] = child
     final = _new_children(target, clusters)
     moves = [(r, current.get(r), child) for r, child in final.items() if current.get(r) != child]
-    _move(moves, run=run, model=model, evidence=evidence)
-    held_out = _hold_out([r for r in target if r not in final])
+    _move(moves, run=run, model=model, evidence=evidence, seen=seen)
+    held_out = _hold_out({r: seen[r] for r in target if r not in final})
     return (
         len(moves),
         _retire_emptied({old for _, old, _ in moves if old} - claimed, final, current, run),
@@ -162,14 +176,11 @@ def _assign(
     )
 
 
-def _hold_out(record_ids: list[int]) -> int:
+def _hold_out(seen: dict[int, Seen]) -> int:
     """Records that may not create a child (targeted scope) wait until their source changes them,
     as an incremental run leaves them: not tried again on every later run."""
-    for start in range(0, len(record_ids), CHUNK):
-        SourceRecord.objects.filter(pk__in=record_ids[start : start + CHUNK], child__isnull=True).update(
-            needs_linking=False
-        )
-    return len(record_ids)
+    needs_linking_clear(seen=seen, unlinked_only=True)
+    return len(seen)
 
 
 def _new_children(target: dict[int, int | None], clusters: list[list[int]]) -> dict[int, int]:
@@ -205,13 +216,14 @@ def _move(
     model: MatchModel | None,
     evidence: dict,
     how: str | None = None,
+    seen: dict[int, Seen] | None = None,
 ) -> None:
     """Point records at their new children, with a history row each; they are re-materialised later.
 
     A run's moves are found again by their history rows (`_pending`), so the records' own rows are
     written once here; moves outside a run (merges) flag their records instead.
     """
-    _point(moves, flag=run is None)
+    _point(moves, flag=run is None, seen=seen)
     at = RecordLink._meta.get_field("at").get_db_prep_save(timezone.now(), connection)
     history = (
         [
@@ -239,28 +251,28 @@ def _move(
     bulk_insert(RecordLink._meta.db_table, columns, history)
 
 
-def _point(moves: list[tuple[int, int | None, int]], *, flag: bool) -> None:
+def _point(
+    moves: list[tuple[int, int | None, int]], *, flag: bool, seen: dict[int, Seen] | None = None
+) -> None:
     """Set each record's child and its `needs_linking` flag: one UPDATE joined to the pairs per
-    POINT_CHUNK records, the pairs passed as one parameter (arrays on PostgreSQL, JSON on SQLite).
-
-    A statement per row (SQLite) or per 5,000 rows with two parameters each (PostgreSQL) cost
-    more in sending and parsing than the update itself.
+    POINT_CHUNK records. A flag cleared (a run's decision) is cleared only on records still as the
+    run `seen` them (ADR 0020); one set (a merge's moves) is set on every record.
     """
     table = connection.ops.quote_name(SourceRecord._meta.db_table)
+    columns = [("id", "bigint"), ("child", "bigint")]
+    setting, state = "%s", seen or {}
+    if not flag:
+        columns += [("hash", "text"), ("live", "boolean")]
+        setting = f"CASE WHEN {UNCHANGED} THEN %s ELSE r.needs_linking END"
     with connection.cursor() as cursor:
         for start in range(0, len(moves), POINT_CHUNK):
-            chunk = moves[start : start + POINT_CHUNK]
-            if connection.vendor == "postgresql":
-                pairs = "unnest(%s::bigint[], %s::bigint[]) AS v(id, child)"
-                params: list = [[record for record, _, _ in chunk], [child for _, _, child in chunk]]
-            else:
-                pairs = (
-                    "(SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS child "
-                    "FROM json_each(%s)) AS v"
-                )
-                params = [json.dumps([[record, child] for record, _, child in chunk])]
+            rows = [
+                (record, child) if flag else (record, child, *state[record])
+                for record, _, child in moves[start : start + POINT_CHUNK]
+            ]
+            pairs, params = joined(columns, rows)
             cursor.execute(
-                f"UPDATE {table} AS r SET child_id = v.child, needs_linking = %s "  # noqa: S608
+                f"UPDATE {table} AS r SET child_id = v.child, needs_linking = {setting} "  # noqa: S608
                 f"FROM {pairs} WHERE r.id = v.id",
                 [flag, *params],
             )
@@ -290,7 +302,7 @@ class _Candidate:
     conflict: str | None
 
 
-def _incremental_run(run: LinkRun, model: MatchModel, say: Say) -> dict[str, int]:
+def _incremental_run(run: LinkRun, model: MatchModel, say: Say, decided: dict[int, Seen]) -> dict[str, int]:
     pending = list(
         SourceRecord.objects.filter(needs_linking=True, withdrawn_at__isnull=True).values_list(
             "pk", flat=True
@@ -300,20 +312,21 @@ def _incremental_run(run: LinkRun, model: MatchModel, say: Say) -> dict[str, int
     counts: Counter[str] = Counter()
     for start in range(0, len(pending), CHUNK):
         with transaction.atomic():
-            counts.update(_link_chunk(run, model, pending[start : start + CHUNK]))
+            counts.update(_link_chunk(run, model, pending[start : start + CHUNK], decided))
     return dict(counts)
 
 
-def _link_chunk(run: LinkRun, model: MatchModel, ids: list[int]) -> Counter[str]:
-    rows = SourceRecord.objects.filter(pk__in=ids).values(*RECORD_FIELDS, "child_id")
+def _link_chunk(run: LinkRun, model: MatchModel, ids: list[int], decided: dict[int, Seen]) -> Counter[str]:
+    rows = SourceRecord.objects.filter(pk__in=ids).values(*RECORD_FIELDS, "child_id", *STATE)
     batch = _BatchIndex()
     counts: Counter[str] = Counter()
     for row in sorted(rows, key=lambda r: r["pk"]):
         f = record_features(row)
+        seen = decided[row["pk"]] = seen_of(row)
         child, how, evidence, review = link_one(model, row["pk"], f, row["child_id"], extra=batch.find(f))
         if child is None:
             if not records_establishing_scope([row["pk"]]):  # targeted scope: not known to services
-                SourceRecord.objects.filter(pk=row["pk"]).update(needs_linking=False)
+                needs_linking_clear(seen={row["pk"]: seen})
                 counts["out_of_scope"] += 1
                 continue
             child = children_create(count=1)[0]
@@ -324,6 +337,7 @@ def _link_chunk(run: LinkRun, model: MatchModel, ids: list[int]) -> Counter[str]
                 model=model,
                 evidence={row["pk"]: evidence},
                 how=how,
+                seen={row["pk"]: seen},
             )
         if review is not None:
             counts["review_items"] += _review_item(run, model, row["pk"], child, review)
@@ -698,7 +712,11 @@ def review_decide(*, item: ReviewItem, same_child: bool, by, actor: Actor | None
 
 
 def _materialise_pending(
-    say: Say = lambda _: None, *, run: LinkRun | None = None, watch: bool = True
+    say: Say = lambda _: None,
+    *,
+    run: LinkRun | None = None,
+    watch: bool = True,
+    decided: dict[int, Seen] | None = None,
 ) -> dict[str, int]:
     """Re-assert every record whose child or values changed, then re-key it; resumable.
 
@@ -708,7 +726,9 @@ def _materialise_pending(
     rather than row by row (`firstpass`). What the new values change for each child (its area, who
     works with it) is raised as notification events in the same transaction, except on a first
     load (nothing was known, so nothing is news) and when the caller raises its own
-    (`watch=False`: merges).
+    (`watch=False`: merges). A flagged record's flag is cleared only if it is as the run's
+    decisions read it (`decided`; without them, as materialising read it): one that changed since
+    is linked again by the next run (ADR 0020).
     """
     done = 0
     # No assertions anywhere (a first load): nothing to supersede, re-choose or re-key.
@@ -718,7 +738,7 @@ def _materialise_pending(
     with checks_deferred_to_end(run=run, tables=MATERIALISED_TABLES, start=fresh and bool(pending)):
         for batch in _by_whole_children(pending):
             with transaction.atomic():
-                _materialise_batch(batch, materialiser, fresh=fresh, watch=watch)
+                _materialise_batch(batch, materialiser, fresh=fresh, watch=watch, decided=decided)
                 if run is not None:
                     MaterialisedBatch.objects.create(
                         run=run,
@@ -735,13 +755,17 @@ def _nothing_materialised() -> bool:
     return not any(model._default_manager.exists() for model in records.ITEM_MODELS.values())
 
 
-def _materialise_batch(batch: "_Batch", materialiser: Materialiser, *, fresh: bool, watch: bool) -> None:
+def _materialise_batch(
+    batch: "_Batch", materialiser: Materialiser, *, fresh: bool, watch: bool, decided: dict[int, Seen] | None
+) -> None:
     previous = set() if fresh else _previous_children(batch.ids)
     watched: set[int] = set()
     if watch and not fresh:
         watched = set(batch.children) | previous
     with changes_watched(watched):
-        rows = materialise(batch.ids, materialiser=materialiser, fresh=fresh, flagged=batch.flagged)
+        rows = materialise(
+            batch.ids, materialiser=materialiser, fresh=fresh, flagged=batch.flagged, decided=decided
+        )
         for child in previous:
             records.child_values_choose(child=Child(pk=child))
     candidate_keys_write(rows=rows, replace=not fresh)
