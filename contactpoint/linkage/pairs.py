@@ -16,7 +16,7 @@ from typing import Any
 
 from .features import FEATURE_COLUMNS, Features
 from .model import COMPARISONS
-from .scoring import MatchModel
+from .scoring import MatchModel, Scored
 
 # The features each comparison's levels (and its null test) read, on either side. A comparison not
 # listed is keyed by every feature: always right, only slower. A test traces the level tests over
@@ -59,6 +59,7 @@ class PairScorer:
         self.queries = list(queries)
         self._query_keys = [comparison_keys(q) for q in self.queries]
         self._memo: list[dict[tuple[Any, Any], float]] = [{} for _ in COMPARISONS]
+        self._levels: list[dict[tuple[Any, Any], tuple[int, float]]] = [{} for _ in COMPARISONS]
 
     def evidence(self, query: int, record: Features, record_keys: tuple[Any, ...] | None = None) -> float:
         """`model.score(queries[query], record).evidence`, computed once per distinct values (a
@@ -80,6 +81,22 @@ class PairScorer:
                 weight = memo[pair] = self.model.level_weight(index, COMPARISONS[index], left, record)[1]
             weights.append(weight)
         return weights
+
+    def scored(self, query: int, record: Features) -> Scored:
+        """`model.score(queries[query], record)`, levels included (the guard reads them): what
+        incremental linking needs of every candidate record, not only of the best."""
+        keys = comparison_keys(record)
+        query_keys = self._query_keys[query]
+        levels, weights = [], []
+        for index, memo in enumerate(self._levels):
+            pair = (query_keys[index], keys[index])
+            found = memo.get(pair)
+            if found is None:
+                left = self.queries[query]
+                found = memo[pair] = self.model.level_weight(index, COMPARISONS[index], left, record)
+            levels.append(found[0])
+            weights.append(found[1])
+        return Scored(sum(weights), tuple(levels), tuple(weights))
 
     def best(
         self, groups: Sequence[Sequence[int]], records: Sequence[Features], bonus: float = 0.0

@@ -48,6 +48,7 @@ from .models import (
     ReviewStatus,
     RunKind,
 )
+from .pairs import PairScorer
 from .scoring import MatchModel, Scored, current_model
 
 CHUNK = 2000
@@ -394,9 +395,10 @@ def _score_candidates(
     found = candidates_by_child(candidate_keys(f), exclude_record=record)
     for child, more in extra.items():
         found.setdefault(child, []).extend(more)
+    scorer = PairScorer(model, [f])  # a common name's candidates share most values (ADR 0019)
     out = []
     for child, features in found.items():
-        scored = [(model.score(f, other), index) for index, other in enumerate(features)]
+        scored = [(scorer.scored(0, other), index) for index, other in enumerate(features)]
         best, at = max(scored, key=lambda s: s[0].evidence)
         conflict = refusal(best.levels, model.name_share(f, features[at])) or next(
             (reason for s, _ in scored if (reason := contradiction(s.levels))), None

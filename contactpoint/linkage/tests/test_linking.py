@@ -169,6 +169,39 @@ def test_incremental_and_full_runs_agree(tmp_path):
     assert {g for g in full if not g & in_review} == {g for g in incremental if not g & in_review}
 
 
+def test_incremental_decisions_are_the_same_with_the_memoised_scorer(tmp_path, monkeypatch):
+    from contactpoint.linkage import services
+    from contactpoint.linkage.frame import RECORD_FIELDS, record_features
+
+    write_population(children=250, seed=5, out=tmp_path, as_of=datetime.date(2026, 10, 1))
+    _load_in_two_halves(tmp_path)
+    model = current_model().at_volume(SourceRecord.objects.count())
+    rows = list(SourceRecord.objects.values(*RECORD_FIELDS, "child_id"))
+
+    def decisions() -> list:  # each record as if new, and as a changed record of its child
+        return [
+            services.link_one(model, row["pk"], record_features(row), current)
+            for row in rows
+            for current in (None, row["child_id"])
+        ]
+
+    memoised = decisions()
+    monkeypatch.setattr(services, "PairScorer", _EveryPairScored)
+    assert decisions() == memoised
+    ways = {how for _, how, _, _ in memoised}
+    assert {"auto", "new", "new_review"} <= ways, ways  # every kind of decision compared
+
+
+class _EveryPairScored:
+    """The scorer as it was: `MatchModel.score` for every pair."""
+
+    def __init__(self, model, queries) -> None:
+        self.model, self.queries = model, queries
+
+    def scored(self, query, record):
+        return self.model.score(self.queries[query], record)
+
+
 def _load_in_two_halves(directory):
     from contactpoint.feeds.services import feed_load, sources_sync
     from contactpoint.records import services

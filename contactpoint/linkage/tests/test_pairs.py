@@ -64,6 +64,17 @@ def test_evidence_is_the_full_scores_evidence_for_every_pair(queries, records):
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(details, min_size=1, max_size=3), st.lists(details, min_size=1, max_size=12))
+def test_scored_is_the_full_score_levels_included_for_every_pair(queries, records):
+    model = current_model()
+    scorer = PairScorer(model, queries)
+    for _ in range(2):  # the second pass answers from the memo
+        for q, query in enumerate(queries):
+            for record in records:
+                assert scorer.scored(q, record) == model.score(query, record)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(details, min_size=1, max_size=3),
     st.lists(details, min_size=1, max_size=8),
