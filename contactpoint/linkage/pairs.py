@@ -84,15 +84,16 @@ class PairScorer:
 
     def scored(self, query: int, record: Features) -> Scored:
         """`model.score(queries[query], record)`, levels included (the guard reads them): what
-        incremental linking needs of every candidate record, not only of the best."""
-        keys = comparison_keys(record)
-        query_keys = self._query_keys[query]
+        incremental linking needs of every candidate record, not only of the best. Each key is
+        taken as it is used (no tuple of a record's keys: most records are scored once)."""
+        left = self.queries[query]
         levels, weights = [], []
-        for index, memo in enumerate(self._levels):
-            pair = (query_keys[index], keys[index])
+        for index, (query_key, key, memo) in enumerate(
+            zip(self._query_keys[query], _KEYS, self._levels, strict=True)
+        ):
+            pair = (query_key, key(record))
             found = memo.get(pair)
             if found is None:
-                left = self.queries[query]
                 found = memo[pair] = self.model.level_weight(index, COMPARISONS[index], left, record)
             levels.append(found[0])
             weights.append(found[1])
