@@ -396,7 +396,7 @@ def materialise(
     `needs_linking` (all of them when not given), whose flag is cleared; a run's moved records
     are tracked by its ledger instead, so their wide rows are not written a second time. A flag
     is cleared only where the record is still as read here and, given the run's `decided` states,
-    as its link decision read it (ADR 0020).
+    a live record only as its link decision read it (ADR 0020).
     """
     records = list(SourceRecord.objects.filter(pk__in=record_ids).values(*RECORD_VALUES, "content_hash"))
     for record in records:
@@ -404,7 +404,13 @@ def materialise(
     materialiser.save(supersede=not fresh)
     linked = {r["pk"]: seen_of(r) for r in records if r["child_id"]}
     clear = linked.keys() if flagged is None else linked.keys() & set(flagged)
-    seen = {pk: linked[pk] for pk in clear if decided is None or decided.get(pk) == linked[pk]}
+    seen = {pk: linked[pk] for pk in clear if _settled(linked[pk], decided, pk)}
     if seen:
         needs_linking_clear(seen=seen)
     return records
+
+
+def _settled(state: Seen, decided: dict[int, Seen] | None, pk: int) -> bool:
+    """Materialising settles a record read withdrawn (no run links one) and, given a run's
+    decisions, a live one only in the state they read."""
+    return decided is None or not state[1] or decided.get(pk) == state

@@ -102,3 +102,13 @@ def test_a_record_withdrawn_since_it_was_read_keeps_its_flag(tmp_path):
     SourceRecord.objects.update(withdrawn_at=_c1().asserted_at)  # as a withdrawal leaves it
     needs_linking_clear(seen={record["pk"]: seen_of(record)})
     assert _c1().needs_linking
+
+
+def test_a_withdrawal_is_settled_by_the_run_that_materialises_it(tmp_path):
+    load(tmp_path, "gp_registration", [person("G1", nhs_number=NHS)])
+    load(tmp_path, "child_benefit", [person("C1")])
+    link_run()
+    load(tmp_path, "child_benefit", [person("C1", record_status="withdrawn")])
+    assert _c1().needs_linking and _c1().withdrawn_at is not None
+    link_run()  # no run links a withdrawn record; materialising it is what the flag asked for
+    assert not SourceRecord.objects.filter(needs_linking=True).exists()
