@@ -36,12 +36,18 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=500)
     parser.add_argument("--database", help="the database to recreate (contactpoint_bench_pipeline_N)")
     parser.add_argument("--existing", help="time incremental decisions only, in this linked database")
+    parser.add_argument(
+        "--scoring",
+        action="store_true",
+        help="with --existing: CPU to score each sampled record's candidates, every pair in full "
+        "against the memoised scorer, by the number of candidate records",
+    )
     args = parser.parse_args()
 
     import linkage_quality as lq
 
     if args.existing:
-        incremental_only(lq, args.existing, args.sample)
+        incremental_only(lq, args.existing, args.sample, scoring=args.scoring)
         return
 
     lq.setup_django(lq.fresh_database(args.database or f"contactpoint_bench_pipeline_{args.children}"))
@@ -83,7 +89,7 @@ def main() -> None:
     )
 
 
-def incremental_only(lq, database: str, sample: int) -> None:
+def incremental_only(lq, database: str, sample: int, *, scoring: bool = False) -> None:
     """Sample records from an index already linked, without reloading it. The keys are the ones
     the search benchmarks build with, so their candidate index key unwraps here."""
     import search_http
@@ -97,17 +103,81 @@ def incremental_only(lq, database: str, sample: int) -> None:
     count = linked.count()
     step = max(1, count // (sample * 4))
     rows = list(linked.order_by("pk").values(*RECORD_FIELDS, "source_record_id")[::step][: sample * 4])
-    latencies = incremental(rows, sample, volume=count)
+    if scoring:
+        scoring_by_candidates(rows, sample, volume=count)
+        return
+    cpu: list[float] = []
+    latencies = incremental(rows, sample, volume=count, cpu=cpu)
     p50, p95, p99 = (statistics.quantiles(latencies, n=100)[q - 1] for q in (50, 95, 99))
+    c50, c95, c99 = (statistics.quantiles(cpu, n=100)[q - 1] for q in (50, 95, 99))
     print(
         f"\n{database}: {count} linked records; incremental per record p50 {p50:.1f} ms, "
-        f"p95 {p95:.1f} ms, p99 {p99:.1f} ms over {len(latencies)} records"
+        f"p95 {p95:.1f} ms, p99 {p99:.1f} ms over {len(latencies)} records; this process's CPU "
+        f"p50 {c50:.2f} ms, p95 {c95:.2f} ms, p99 {c99:.2f} ms (the database's not counted)"
     )
     print(f"Reproduce: .venv/bin/python bench/linkage_pipeline.py --existing {database} --sample {sample}")
 
 
-def incremental(rows: list[dict], sample: int, *, volume: int | None = None) -> list[float]:
-    """Milliseconds to decide each sampled record against the index (read only: nothing written)."""
+BUCKETS = ((1, 5), (6, 20), (21, 50), (51, 100), (101, 10**9))
+
+
+def scoring_by_candidates(rows: list[dict], sample: int, *, volume: int, passes: int = 15) -> None:
+    """Microseconds of CPU to score one record's candidate records, as incremental linking did
+    (`MatchModel.score` for every pair) and does (`PairScorer.scored`), by how many candidates it
+    has: the least of `passes` passes, so a busy machine disturbs it little. Stops on any pair
+    the two score differently."""
+    import random
+
+    from contactpoint.linkage.candidates import candidates_by_child
+    from contactpoint.linkage.frame import record_features
+    from contactpoint.linkage.model import candidate_keys
+    from contactpoint.linkage.pairs import PairScorer
+    from contactpoint.linkage.scoring import current_model
+
+    model = current_model().at_volume(volume)
+    chosen = random.Random(1).sample(rows, min(sample, len(rows)))  # noqa: S311 (the timed sample's)
+    work = []
+    for row in chosen:
+        query = record_features(row)
+        found = candidates_by_child(candidate_keys(query), exclude_record=row["pk"])
+        work.append((query, [other for others in found.values() for other in others]))
+
+    def full(items: list) -> None:
+        for query, others in items:
+            for other in others:
+                model.score(query, other)
+
+    def memoised(items: list) -> None:
+        for query, others in items:
+            scorer = PairScorer(model, [query])
+            for other in others:
+                scorer.scored(0, other)
+
+    for query, others in work:
+        scorer = PairScorer(model, [query])
+        if any(scorer.scored(0, other) != model.score(query, other) for other in others):
+            raise SystemExit("the memoised scorer differs from MatchModel.score")
+    print("candidates  records  full µs  memoised µs  mean candidates  (CPU per record, least of passes)")
+    for low, high in BUCKETS:
+        items = [(q, others) for q, others in work if low <= len(others) <= high]
+        if not items:
+            continue
+        least = {full: float("inf"), memoised: float("inf")}
+        for _ in range(passes):
+            for way in least:
+                started = time.process_time()
+                way(items)
+                least[way] = min(least[way], (time.process_time() - started) * 1e6 / len(items))
+        mean = sum(len(others) for _, others in items) / len(items)
+        label = f"{low}-{high}" if high < 10**9 else f">{low - 1}"
+        print(f"{label:>10}  {len(items):7d}  {least[full]:7.0f}  {least[memoised]:11.0f}  {mean:15.0f}")
+
+
+def incremental(
+    rows: list[dict], sample: int, *, volume: int | None = None, cpu: list[float] | None = None
+) -> list[float]:
+    """Milliseconds to decide each sampled record against the index (read only: nothing written);
+    `cpu` gets this process's CPU milliseconds for each, which a busy machine disturbs far less."""
     import random
 
     from django.db import connection
@@ -120,9 +190,11 @@ def incremental(rows: list[dict], sample: int, *, volume: int | None = None) -> 
     chosen = random.Random(1).sample(rows, min(sample, len(rows)))  # noqa: S311 (a benchmark sample)
     latencies = []
     for row in chosen:
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         link_one(model, row["pk"], record_features(row), None)
         latencies.append((time.perf_counter() - started) * 1000)
+        if cpu is not None:
+            cpu.append((time.process_time() - used) * 1000)
     connection.close()
     return latencies
 
