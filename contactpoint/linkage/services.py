@@ -395,7 +395,7 @@ def _score_candidates(
     found = candidates_by_child(candidate_keys(f), exclude_record=record)
     for child, more in extra.items():
         found.setdefault(child, []).extend(more)
-    scorer = PairScorer(model, [f])  # a common name's candidates share most values (ADR 0019)
+    scorer = PairScorer(model, [f])  # each comparison once per distinct pair of values (ADR 0019)
     out = []
     for child, features in found.items():
         scored = [(scorer.scored(0, other), index) for index, other in enumerate(features)]
