@@ -129,6 +129,7 @@ class _Context:
     first_record: int
     first_birth_date: int
     first_name: int
+    first_address: int
     aead: Any = None  # no child's key: every child's rows are sealed under its own (data_key)
 
     def data_key(self) -> tuple[str, bytes, str, datetime.datetime]:
@@ -190,6 +191,7 @@ class _Context:
             first_record=_next_id("feeds_sourcerecord"),
             first_birth_date=_next_id("records_childbirthdate"),
             first_name=_next_id("records_childname"),
+            first_address=_next_id("records_childaddress"),
         )
 
 
@@ -211,7 +213,7 @@ class _Batch:
     def add(self, index: int, child, rows: list[tuple[str, dict[str, str]]], renderer) -> str:
         from contactpoint.linkage.candidates import record_keys
         from contactpoint.records import sealed
-        from contactpoint.records.models import ChildBirthDate, ChildName
+        from contactpoint.records.models import ChildAddress, ChildBirthDate, ChildName
         from contactpoint.records.services import contactpoint_id_generate
         from contactpoint.synthetic.reference import LOCAL_AUTHORITIES
 
@@ -248,8 +250,12 @@ class _Batch:
         self.tables["records_childgender"].append((*provenance, child.gender))
         address = child.address
         area = context.areas.get(LOCAL_AUTHORITIES[address.la_index].number)
+        lines = {"address_line_1": address.line_1, "town": address.town, "postcode": address.postcode}
+        sealed_address = sealed.row_sealed(
+            context.aead, ChildAddress, context.first_address + index, {"status": "current", **lines}
+        )
         self.tables["records_childaddress"].append(
-            (*provenance, "current", "", address.line_1, "", address.town, address.postcode, area)
+            (*provenance, "current", "", area, *sealed_address.values())
         )
         assert len(accepted) < RECORDS_PER_PERSON
         for number, (source, outcome) in enumerate(accepted):
@@ -316,16 +322,7 @@ COLUMNS = {
     "records_childbirthdate": (),
     "retention_childdatakey": ("child_id", "key_id", "wrapped", "kek_id", "created_at"),
     "records_childgender": (*_PROVENANCE, "gender"),
-    "records_childaddress": (
-        *_PROVENANCE,
-        "status",
-        "return_intent",
-        "address_line_1",
-        "address_line_2",
-        "town",
-        "postcode",
-        "local_authority_id",
-    ),
+    "records_childaddress": (),
     "feeds_sourcerecord": (
         "id",
         "source_id",
@@ -349,7 +346,7 @@ def _columns(table: str) -> tuple[str, ...]:
     """A table's columns in the order its rows are built; a sealed table's as records.sealed
     writes them (the id, the blob, the clear parts)."""
     from contactpoint.records import sealed
-    from contactpoint.records.models import ChildBirthDate, ChildName
+    from contactpoint.records.models import ChildAddress, ChildBirthDate, ChildName
     from contactpoint.retention.crypto import cipher
 
     aead = cipher(bytes(32))
@@ -359,6 +356,15 @@ def _columns(table: str) -> tuple[str, ...]:
     if table == "records_childbirthdate":
         born = {"date_of_birth": datetime.date(2000, 1, 1)}
         return (*_PROVENANCE, *sealed.row_sealed(aead, ChildBirthDate, 1, born))
+    if table == "records_childaddress":
+        address = {"status": "current", "postcode": "LS6 2AB"}
+        return (
+            *_PROVENANCE,
+            "status",
+            "return_intent",
+            "local_authority_id",
+            *sealed.row_sealed(aead, ChildAddress, 1, address),
+        )
     return COLUMNS[table]
 
 
@@ -388,7 +394,8 @@ def _recreate(definitions: list[str]) -> None:
             cursor.execute(definition)
         for table in COLUMNS:
             cursor.execute(f"ANALYZE {table}")
-        for table in ("records_child", "feeds_sourcerecord", "records_childbirthdate", "records_childname"):
+        sealed_tables = ("records_childbirthdate", "records_childname", "records_childaddress")
+        for table in ("records_child", "feeds_sourcerecord", *sealed_tables):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
             )

@@ -646,8 +646,8 @@ def search_scope(actor: Actor, child_pks: list[int]) -> dict[int, FoundChild]:
     found = {}
     keys = sealed.Keys()
     for row in _scope_rows(child_pks):
-        pk, contactpoint_id, *name, born_pk, born_blob, wrapped, key_id, kek_id = row[:9]
-        gender, postcode, archived_on, shield, area = row[9:]
+        pk, contactpoint_id, *name, born_pk, born_blob, address_pk, address_blob = row[:8]
+        wrapped, key_id, kek_id, gender, archived_on, shield, area = row[8:]
         key = [wrapped, key_id, kek_id]
         named = _chosen_open(ChildName, [*name, *key], keys)
         if archived_on is not None and archive_hidden_from(actor, _day(archived_on), today):
@@ -663,7 +663,7 @@ def search_scope(actor: Actor, child_pks: list[int]) -> dict[int, FoundChild]:
             family_name=named["family_name"] or "",
             date_of_birth=_chosen_open(ChildBirthDate, [born_pk, born_blob, *key], keys)["date_of_birth"],
             gender=gender or "",
-            postcode_district="" if hidden else _district(postcode or ""),
+            postcode_district="" if hidden else _postcode_district([address_pk, address_blob, *key], keys),
         )
     return found
 
@@ -676,6 +676,11 @@ def _chosen_open(model, columns: list[Any], keys: sealed.Keys) -> dict[str, Any]
         return dict.fromkeys(sealed.sealed_fields(model))
     row = {"pk": pk, sealed.COLUMN: blob, **dict(zip(sealed.KEY_COLUMNS, key, strict=True))}
     return next(sealed.rows_open(model, [row], keys=keys))
+
+
+def _postcode_district(columns: list[Any], keys: sealed.Keys) -> str:
+    """The chosen address's district (a search shows and ranks by no more of it)."""
+    return _district(_chosen_open(ChildAddress, columns, keys)["postcode"] or "")
 
 
 def _day(value: datetime.date | str | None) -> datetime.date | None:
@@ -717,9 +722,10 @@ def _scope_query(vendor: str) -> tuple[str, tuple[Any, ...]]:
             name_sealed=_chosen_value(ChildName, sealed.COLUMN),
             born_pk=_chosen_value(ChildBirthDate, "pk"),
             born_sealed=_chosen_value(ChildBirthDate, sealed.COLUMN),
+            address_pk=_chosen_value(ChildAddress, "pk"),
+            address_sealed=_chosen_value(ChildAddress, sealed.COLUMN),
             **sealed.key_columns("pk"),
             chosen_gender=_chosen_value(ChildGender, "gender"),
-            chosen_postcode=_chosen_value(ChildAddress, "postcode"),
             archived_on=Subquery(archived.order_by("pk").values("archived_on")[:1]),
             shield=Subquery(live_shield.values("pk")[:1]),
             shield_area=Subquery(live_shield.values("local_authority_id")[:1]),
@@ -731,9 +737,10 @@ def _scope_query(vendor: str) -> tuple[str, tuple[Any, ...]]:
             "name_sealed",
             "born_pk",
             "born_sealed",
+            "address_pk",
+            "address_sealed",
             *sealed.KEY_COLUMNS,
             "chosen_gender",
-            "chosen_postcode",
             "archived_on",
             "shield",
             "shield_area",

@@ -207,6 +207,8 @@ class SealedRow:
 
     def save(self, *args, **kwargs) -> None:
         unsealed = self.__dict__.pop("_unsealed", None)
+        if unsealed is None and self._state.adding:  # type: ignore[attr-defined]
+            unsealed = {}  # a new row given none of them (an address with no fixed address) seals blanks
         if unsealed is not None:
             from . import sealed
 
@@ -313,15 +315,22 @@ class ReturnIntent(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
-class ChildAddress(ChosenItem):
-    """Address or whereabouts. Exactly one status; a return intent only when the child left England."""
+class ChildAddress(SealedRow, ChosenItem):
+    """Address or whereabouts. Exactly one status; a return intent only when the child left England.
 
+    The lines, town and postcode are sealed; the status, return intent, dates and local authority
+    (area scoping) stay clear."""
+
+    SEALED = ("address_line_1", "address_line_2", "town", "postcode")
+    # What the columns held before they were sealed (the database refused longer values).
+    SEALED_LENGTHS = {"address_line_1": 200, "address_line_2": 200, "town": 100, "postcode": 8}
     status = models.CharField(max_length=20, choices=AddressStatus.choices)
     return_intent = models.CharField(max_length=16, choices=ReturnIntent.choices, blank=True)
-    address_line_1 = models.CharField(max_length=200, blank=True)
-    address_line_2 = models.CharField(max_length=200, blank=True)
-    town = models.CharField(max_length=100, blank=True)
-    postcode = models.CharField(max_length=8, blank=True)
+    sealed_values = models.BinaryField(blank=True, editable=False)
+    address_line_1 = _sealed_field("address_line_1")
+    address_line_2 = _sealed_field("address_line_2")
+    town = _sealed_field("town")
+    postcode = _sealed_field("postcode")
     local_authority = models.ForeignKey(
         Organisation,
         null=True,
@@ -348,22 +357,45 @@ class ChildAddress(ChosenItem):
                 name="childaddress_return_intent_only_when_left",
             ),
             models.CheckConstraint(
-                condition=~Q(status=AddressStatus.NO_FIXED_ADDRESS)
-                | Q(address_line_1="", address_line_2="", postcode=""),
-                name="childaddress_no_fixed_address_has_no_address",
-            ),
-            models.CheckConstraint(
-                condition=~Q(status__in=[AddressStatus.CURRENT, AddressStatus.LAST_KNOWN])
-                | ~Q(address_line_1="", postcode=""),
-                name="childaddress_known_address_has_lines",
-            ),
-            models.CheckConstraint(
                 condition=Q(valid_to__isnull=True)
                 | Q(valid_from__isnull=True)
                 | Q(valid_to__gte=models.F("valid_from")),
                 name="childaddress_dates_ordered",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"address {self.pk}"
+
+    @classmethod
+    def clear_parts(cls, values: dict) -> dict:
+        """What the database checked before the lines were sealed, where every writer seals (a
+        model's save, a bulk load's `rows_seal`): no lines without a fixed address, a first line or
+        a postcode for a known one, and the columns' old lengths."""
+        status = values.get("status")
+        lines = {name: values.get(name) or "" for name in cls.SEALED}
+        if status == AddressStatus.NO_FIXED_ADDRESS and (
+            lines["address_line_1"] or lines["address_line_2"] or lines["postcode"]
+        ):
+            raise ValidationError(
+                "A child with no fixed address has no address lines or postcode.", code="nfa_lines"
+            )
+        if status in (AddressStatus.CURRENT, AddressStatus.LAST_KNOWN) and not (
+            lines["address_line_1"] or lines["postcode"]
+        ):
+            raise ValidationError("A known address needs a first line or a postcode.", code="address_empty")
+        for name, most in cls.SEALED_LENGTHS.items():
+            if len(lines[name]) > most:
+                raise ValidationError(
+                    f"{name.replace('_', ' ').capitalize()} may be at most {most} characters.",
+                    code="too_long",
+                )
+        return {}
+
+    def clean(self) -> None:
+        given = self.__dict__.get("_unsealed")
+        if given is not None:
+            self.clear_parts({"status": self.status, **given})
 
 
 class IdentifierScheme(models.TextChoices):

@@ -201,8 +201,10 @@ def rows_seal(model: type[models.Model], rows: list[dict[str, Any]], ciphers: Ma
 
 
 def row_sealed(aead: AESGCM, model: type[models.Model], pk: int, values: Mapping[str, Any]) -> dict[str, Any]:
-    """A new row's id, blob and clear parts, by column (for writers that build rows themselves)."""
-    return {"id": pk, COLUMN: seal(aead, model, pk, values), **model.clear_parts(values)}  # type: ignore[attr-defined]
+    """A new row's id, blob and clear parts, by column (for writers that build rows themselves).
+    The clear parts first: they may refuse the row before anything is sealed."""
+    clear = model.clear_parts(values)  # type: ignore[attr-defined]
+    return {"id": pk, COLUMN: seal(aead, model, pk, values), **clear}
 
 
 def instance_seal(instance: models.Model, values: Mapping[str, Any]) -> None:

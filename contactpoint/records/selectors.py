@@ -77,11 +77,11 @@ def children_match_facts(contactpoint_ids: Iterable[str]) -> dict[str, ChildMatc
         cp_id = row["child__contactpoint_id"]
         names[cp_id].add((row["family_name"] or "").casefold())
         postcodes[cp_id].add(normal_postcode(row["postcode"] or ""))
-    for cp_id, postcode, area in ChildAddress.objects.filter(**live, is_chosen=True).values_list(
-        "child__contactpoint_id", "postcode", "local_authority__code"
-    ):
-        postcodes[cp_id].add(normal_postcode(postcode))
-        areas[cp_id] = area or ""
+    chosen = ChildAddress.objects.filter(**live, is_chosen=True)
+    for row in sealed.values_opened(chosen, "child__contactpoint_id", "local_authority__code"):
+        cp_id = row["child__contactpoint_id"]
+        postcodes[cp_id].add(normal_postcode(row["postcode"] or ""))
+        areas[cp_id] = row["local_authority__code"] or ""
     for cp_id, organisation in Involvement.objects.filter(**live).values_list(
         "child__contactpoint_id", "organisation__code"
     ):
@@ -213,11 +213,11 @@ def organisation_by_kind_code(kind: str, code: str) -> Organisation | None:
 
 def chosen_address_facts(child_pks: Iterable[int]) -> list[tuple[int, int | None, str, str]]:
     """(child, the address's own local authority, postcode, status) of each child's chosen address."""
-    return list(
-        ChildAddress.objects.filter(child_id__in=list(child_pks), is_chosen=True).values_list(
-            "child_id", "local_authority_id", "postcode", "status"
-        )
-    )
+    chosen = ChildAddress.objects.filter(child_id__in=list(child_pks), is_chosen=True)
+    return [
+        (row["child_id"], row["local_authority_id"], row["postcode"] or "", row["status"])
+        for row in sealed.values_opened(chosen, "child_id", "local_authority_id", "status")
+    ]
 
 
 def live_involvements(child_pks: Iterable[int], *, today: datetime.date | None = None):

@@ -5,6 +5,7 @@ import datetime
 import pytest
 
 from contactpoint.audit.models import AuditEvent, EventType, Outcome
+from contactpoint.records import sealed
 from contactpoint.records.models import ChildAddress, Involvement
 from contactpoint.records.selectors import users_source_code
 
@@ -171,8 +172,10 @@ def test_an_address_change_is_reported_with_provenance(world, practitioner):
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["source"] == users_source_code(world.school) and body["shown"] is False  # rank 10 wins
-    reported = ChildAddress.objects.get(source__code=body["source"])
-    assert (reported.postcode, reported.source_record_id) == ("LS7 1AA", body["source_record_id"])
+    (reported,) = sealed.values_opened(
+        ChildAddress.objects.filter(source__code=body["source"]), "source_record_id"
+    )
+    assert (reported["postcode"], reported["source_record_id"]) == ("LS7 1AA", body["source_record_id"])
     la = client_for(world.token("sw", organisation=world.la))
     response = la.post(f"{base(world)}/address", {"status": "no_fixed_address"}, format="json")
     assert response.status_code == 201

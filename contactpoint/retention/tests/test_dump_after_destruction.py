@@ -37,6 +37,7 @@ NEW_KEK = "00" * 31 + "07"
 DESTROYED_ON = datetime.date(2034, 5, 1)  # six years after archiving at 18
 SHE = ("Quennell", "Wynstanley")  # her family names, current and former: in no other child's row
 NHS_NUMBER = "9434765919"
+HOME = ("7 Quarrendon Close", "YO62 5XQ")  # her address line and postcode: in no other child's row
 
 # Tables of the dump that still hold the destroyed child's values in the clear: the record tables
 # and the feed rows, to be sealed next (the ADR's stages A and B).
@@ -85,7 +86,9 @@ def ivy(tmp_path):
                 former_family_name=SHE[1],
                 date_of_birth=BORN.isoformat(),
                 nhs_number=NHS_NUMBER,
-                postcode=f"{SHE[0]} 1",  # left out, with a warning that quotes it
+                gender=SHE[0],  # left out, with a warning that quotes it
+                address_line_1=HOME[0],
+                postcode=HOME[1],
             ),
             person("G3", given_name="Rosa", family_name="Tindall", date_of_birth="2020-02-03"),
         ],
@@ -108,8 +111,8 @@ def test_a_dump_from_before_a_destruction_reveals_nothing_of_the_sealed_tables(i
     born = BORN.isoformat()
     before = dump()
     assert "linkage_candidatekey" in before and "linkage_indexkey" in before
-    assert revealing(before, *SHE, born, NHS_NUMBER) == STILL_IN_CLEAR  # the index holds her only blind
-    held_back = {"source_record_id": "G1"}  # her quarantined row and the warning about her postcode
+    assert revealing(before, *SHE, born, NHS_NUMBER, *HOME) == STILL_IN_CLEAR  # the index: only blind
+    held_back = {"source_record_id": "G1"}  # her quarantined row and the warning about her gender
     assert QuarantinedRow.objects.filter(**held_back).exists()
     assert DataQualityWarning.objects.filter(**held_back).exists()
 
@@ -118,7 +121,7 @@ def test_a_dump_from_before_a_destruction_reveals_nothing_of_the_sealed_tables(i
     assert not Child.objects.filter(pk=ivy.pk).exists()
     assert not QuarantinedRow.objects.filter(**held_back).exists()  # their keys with them
     assert not DataQualityWarning.objects.filter(**held_back).exists()
-    assert not revealing(dump(), *SHE, born, NHS_NUMBER)  # Rosa's rows do not name her either
+    assert not revealing(dump(), *SHE, born, NHS_NUMBER, *HOME)  # Rosa's rows do not name her either
 
     # The backup cycle: a new KEK, every key rewrapped, the index re-keyed, the old KEK retired.
     with override_settings(CONTACTPOINT_DATA_KEK=f"{OLD_KEK},{NEW_KEK}"):
