@@ -8,7 +8,7 @@ audited merge (which leaves the merged ID resolving to the survivor) and come ba
 import bisect
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from django.conf import settings
@@ -30,7 +30,7 @@ from contactpoint.records.models import Child
 from contactpoint.signposting import scope
 
 from . import engine
-from .candidates import candidate_keys_write, candidates_by_child
+from .candidates import candidate_keys_write, candidates_by_child, records_of_children
 from .features import Features
 from .firstpass import checks_deferred_to_end, checks_drop
 from .flags import UNCHANGED, Seen, joined, needs_linking_clear, seen_of
@@ -340,11 +340,22 @@ def _link_chunk(run: LinkRun, model: MatchModel, ids: list[int], decided: dict[i
                 how=how,
                 seen={row["pk"]: seen},
             )
+            if row["child_id"] is not None:
+                counts["merged"] += _retire_if_emptied(run, old=row["child_id"], new=child, record=row["pk"])
         if review is not None:
             counts["review_items"] += _review_item(run, model, row["pk"], child, review)
         batch.add(row["pk"], child, f)
         counts[how] += 1
     return counts
+
+
+def _retire_if_emptied(run: LinkRun, *, old: int, new: int, record: int) -> int:
+    """A child whose last live record joined another child is merged into it, as a full re-link
+    retires the children it empties: its ID keeps resolving, to where its record went."""
+    if SourceRecord.objects.filter(child_id=old, withdrawn_at__isnull=True).exists():
+        return 0
+    _record_merge(survivor=new, merged=old, record_ids=[record], reason=f"incremental link (run {run.pk})")
+    return 1
 
 
 class _BatchIndex:
@@ -373,12 +384,31 @@ def link_one(
     *,
     extra: dict[int, list[Features]] | None = None,
 ) -> tuple[int | None, str, float | None, _Candidate | None]:
-    """Decide one record against the index: (child or None for a new one, how, evidence, review)."""
+    """Decide one record against the index: (child or None for a new one, how, evidence, review).
+
+    A changed record (`current`: its child) stays only while it still fits that child: a source
+    that corrects a record filed against the wrong child sends values naming another child, and
+    keeping it would show them under the wrong one until a full re-link. One that no longer fits
+    is decided as a new record, except that its child's only record keeps its child (and its ID)
+    rather than leave it empty for a new one.
+    """
     candidates = _score_candidates(model, f, record, extra or {})
+    standing = None if current is None else _standing(model, f, current, candidates)
+    if standing == _FITS:
+        return current, How.AUTO, None, None
+    if current is not None:
+        candidates = _kept_apart_from(current, candidates)
+    child, how, evidence, review = _decide(model, candidates)
+    if child is None and standing == _ALONE:
+        return current, How.AUTO, None, review
+    return child, how, evidence, review
+
+
+def _decide(
+    model: MatchModel, candidates: list[_Candidate]
+) -> tuple[int | None, str, float | None, _Candidate | None]:
     strong = [c for c in candidates if c.best.evidence >= model.thresholds.auto and c.conflict is None]
     worth_review = [c for c in candidates if model.worth_review(c.best.evidence, c.best.weights)]
-    if current is not None and not any(c.child == current and c.conflict for c in candidates):
-        return current, How.AUTO, None, None  # a changed record that still fits its child stays
     if len(strong) == 1 and not any(
         c.conflict and c.best.evidence >= model.thresholds.auto for c in candidates
     ):
@@ -389,6 +419,46 @@ def link_one(
     return None, How.NEW, None, None
 
 
+# How a changed record stands with its child (`_standing`).
+_FITS, _ALONE, _APART = "fits", "alone", "apart"
+
+
+def _standing(model: MatchModel, f: Features, current: int, candidates: list[_Candidate]) -> str:
+    """Whether a changed record still fits its child: its best pair with the child's other live
+    records reaches the review threshold and the guard does not object (fits), the child has no
+    other live record (alone), or neither (apart). The blocked candidates usually answer; the
+    child's other records are read only when they do not."""
+    mine = next((c for c in candidates if c.child == current), None)
+    if mine is not None and mine.conflict:
+        return _APART
+    if mine is not None and mine.best.evidence >= model.thresholds.review:
+        return _FITS
+    others = records_of_children([current]).get(current, [])
+    if f in others:  # the record itself (if a feed changed it since, it counts, and stays flagged)
+        others.remove(f)
+    if not others:
+        return _ALONE
+    theirs = _candidate(model, PairScorer(model, [f]), f, current, others)
+    return _FITS if theirs.conflict is None and theirs.best.evidence >= model.thresholds.review else _APART
+
+
+def _kept_apart_from(current: int, candidates: list[_Candidate]) -> list[_Candidate]:
+    """A record leaving its child never joins a child a person said is a different one: a full
+    re-link keeps their records apart too (`_kept_apart_records`)."""
+    apart = {
+        b if a == current else a
+        for a, b in ReviewItem.objects.filter(
+            Q(child_a_id=current) | Q(child_b_id=current), status=ReviewStatus.KEPT_APART
+        ).values_list("child_a_id", "child_b_id")
+    }
+    return [
+        replace(c, conflict=c.conflict or "a person decided these are different children")
+        if c.child in apart
+        else c
+        for c in candidates
+    ]
+
+
 def _score_candidates(
     model: MatchModel, f: Features, record: int, extra: dict[int, list[Features]]
 ) -> list[_Candidate]:
@@ -396,15 +466,18 @@ def _score_candidates(
     for child, more in extra.items():
         found.setdefault(child, []).extend(more)
     scorer = PairScorer(model, [f])  # each comparison once per distinct pair of values (ADR 0019)
-    out = []
-    for child, features in found.items():
-        scored = [(scorer.scored(0, other), index) for index, other in enumerate(features)]
-        best, at = max(scored, key=lambda s: s[0].evidence)
-        conflict = refusal(best.levels, model.name_share(f, features[at])) or next(
-            (reason for s, _ in scored if (reason := contradiction(s.levels))), None
-        )
-        out.append(_Candidate(child=child, best=best, conflict=conflict))
-    return out
+    return [_candidate(model, scorer, f, child, features) for child, features in found.items()]
+
+
+def _candidate(
+    model: MatchModel, scorer: PairScorer, f: Features, child: int, features: list[Features]
+) -> _Candidate:
+    scored = [(scorer.scored(0, other), index) for index, other in enumerate(features)]
+    best, at = max(scored, key=lambda s: s[0].evidence)
+    conflict = refusal(best.levels, model.name_share(f, features[at])) or next(
+        (reason for s, _ in scored if (reason := contradiction(s.levels))), None
+    )
+    return _Candidate(child=child, best=best, conflict=conflict)
 
 
 def _review_item(run: LinkRun, model: MatchModel, record: int, child: int, candidate: _Candidate) -> int:
@@ -612,9 +685,10 @@ def children_merge(*, survivor: Child, merged: Child, reason: str, by=None) -> C
     if survivor.pk == merged.pk or survivor.merged_into_id or merged.merged_into_id:
         raise ValueError("Only two different children that are not already merged can be merged.")
     record_ids = list(SourceRecord.objects.filter(child=merged).values_list("pk", flat=True))
-    _move([(r, merged.pk, survivor.pk) for r in record_ids], run=None, model=None, evidence={}, how=How.MERGE)
+    settled = _move_outside_run(record_ids, old=merged.pk, new=survivor.pk, how=How.MERGE)
     merge = _record_merge(survivor=survivor.pk, merged=merged.pk, record_ids=record_ids, reason=reason, by=by)
-    _materialise_pending(watch=False)  # the merge is the event; its moved values are not news
+    # The merge is the event; its moved values are not news.
+    _materialise_pending(watch=False, records=record_ids, decided=settled)
     event_raise(kind=EventKind.CHILDREN_MERGED, child=survivor, other_child=merged, merge=merge.pk)
     return merge
 
@@ -627,13 +701,7 @@ def merge_undo(*, merge: ChildMerge, reason: str, by=None) -> None:
     ids = [
         r for r in merge.record_ids if SourceRecord.objects.filter(pk=r, child_id=merge.survivor_id).exists()
     ]
-    _move(
-        [(r, merge.survivor_id, merge.merged_id) for r in ids],
-        run=None,
-        model=None,
-        evidence={},
-        how=How.UNMERGE,
-    )
+    settled = _move_outside_run(ids, old=merge.survivor_id, new=merge.merged_id, how=How.UNMERGE)
     Child.objects.filter(pk=merge.merged_id).update(merged_into=None, merged_at=None)
     merge.undone_at, merge.undone_by = timezone.now(), by
     merge.save(update_fields=["undone_at", "undone_by"])
@@ -648,10 +716,21 @@ def merge_undo(*, merge: ChildMerge, reason: str, by=None) -> None:
         reason=reason,
         details={"merge": merge.pk, "records": len(ids)},
     )
-    _materialise_pending(watch=False)
+    _materialise_pending(watch=False, records=ids, decided=settled)
     event_raise(
         kind=EventKind.MERGE_UNDONE, child=merge.survivor_id, other_child=merge.merged_id, merge=merge.pk
     )
+
+
+def _move_outside_run(record_ids: list[int], *, old: int, new: int, how: str) -> dict[int, Seen]:
+    """Move records between children for a merge or an unmerge; returns, of them, those a link
+    run has decided on as they stand (not flagged), in that state. Only those have their flag
+    cleared when the move is materialised: a record a feed changed since its last link keeps it,
+    so the next run decides it on its new values (ADR 0020)."""
+    rows = SourceRecord.objects.filter(pk__in=record_ids).values("pk", *STATE)
+    settled = {row["pk"]: seen_of(row) for row in rows if not row["needs_linking"]}
+    _move([(r, old, new) for r in record_ids], run=None, model=None, evidence={}, how=how)
+    return settled
 
 
 def _keep_apart(merge: ChildMerge, *, by) -> None:
@@ -719,6 +798,7 @@ def _materialise_pending(
     run: LinkRun | None = None,
     watch: bool = True,
     decided: dict[int, Seen] | None = None,
+    records: list[int] | None = None,
 ) -> dict[str, int]:
     """Re-assert every record whose child or values changed, then re-key it; resumable.
 
@@ -730,13 +810,14 @@ def _materialise_pending(
     load (nothing was known, so nothing is news) and when the caller raises its own
     (`watch=False`: merges). A flagged record's flag is cleared only if it is as the run's
     decisions read it (`decided`; without them, as materialising read it): one that changed since
-    is linked again by the next run (ADR 0020).
+    is linked again by the next run (ADR 0020). A merge or an unmerge materialises only the
+    `records` it moved: other flagged records wait for the run that decides them.
     """
     done = 0
     # No assertions anywhere (a first load): nothing to supersede, re-choose or re-key.
     fresh = _nothing_materialised()
     materialiser = Materialiser()
-    pending = _pending(run)
+    pending = _pending(run, records)
     with checks_deferred_to_end(run=run, tables=MATERIALISED_TABLES, start=fresh and bool(pending)):
         for batch in _by_whole_children(pending):
             with transaction.atomic():
@@ -773,10 +854,11 @@ def _materialise_batch(
     candidate_keys_write(rows=rows, replace=not fresh)
 
 
-def _pending(run: LinkRun | None) -> list[tuple[int, int, bool]]:
+def _pending(run: LinkRun | None, records: list[int] | None = None) -> list[tuple[int, int, bool]]:
     """(record, child, flagged) to materialise, by child: the records flagged `needs_linking` and,
-    for a run, those it moved, less the children its committed batches already covered."""
-    wanted = Q(needs_linking=True)
+    for a run, those it moved, less the children its committed batches already covered; or just
+    these `records`."""
+    wanted = Q(needs_linking=True) if records is None else Q(pk__in=records)
     if run is not None:
         wanted |= Q(pk__in=RecordLink.objects.filter(run=run).values("record_id"))
     rows = (
