@@ -1,7 +1,7 @@
 """Full load + link against bare Splink on the same records, and incremental linking per record.
 
 Run:  .venv/bin/python bench/linkage_pipeline.py [--children 30000] [--seed 9] [--sample 500]
-      .venv/bin/python bench/linkage_pipeline.py --existing DATABASE [--sample 500]
+      .venv/bin/python bench/linkage_pipeline.py --existing DATABASE [--sample 500] [--changed]
 
 In one run, on a fresh PostgreSQL database: (1) loads a synthetic population's feed files through
 the feed loader and runs `contactpoint link` (the first, full run: Splink scoring, guard,
@@ -37,6 +37,12 @@ def main() -> None:
     parser.add_argument("--database", help="the database to recreate (contactpoint_bench_pipeline_N)")
     parser.add_argument("--existing", help="time incremental decisions only, in this linked database")
     parser.add_argument(
+        "--changed",
+        action="store_true",
+        help="with --existing: time each sampled record as a changed record of its child (whether "
+        "it still fits it), not as a new one",
+    )
+    parser.add_argument(
         "--scoring",
         action="store_true",
         help="with --existing: CPU to score each sampled record's candidates, every pair in full "
@@ -47,7 +53,7 @@ def main() -> None:
     import linkage_quality as lq
 
     if args.existing:
-        incremental_only(lq, args.existing, args.sample, scoring=args.scoring)
+        incremental_only(lq, args.existing, args.sample, scoring=args.scoring, changed=args.changed)
         return
 
     lq.setup_django(lq.fresh_database(args.database or f"contactpoint_bench_pipeline_{args.children}"))
@@ -89,7 +95,7 @@ def main() -> None:
     )
 
 
-def incremental_only(lq, database: str, sample: int, *, scoring: bool = False) -> None:
+def incremental_only(lq, database: str, sample: int, *, scoring: bool = False, changed: bool = False) -> None:
     """Sample records from an index already linked, without reloading it. The keys are the ones
     the search benchmarks build with, so their candidate index key unwraps here."""
     import search_http
@@ -102,20 +108,26 @@ def incremental_only(lq, database: str, sample: int, *, scoring: bool = False) -
     linked = SourceRecord.objects.filter(child__isnull=False)
     count = linked.count()
     step = max(1, count // (sample * 4))
-    rows = list(linked.order_by("pk").values(*RECORD_FIELDS, "source_record_id")[::step][: sample * 4])
+    rows = list(
+        linked.order_by("pk").values(*RECORD_FIELDS, "source_record_id", "child_id")[::step][: sample * 4]
+    )
     if scoring:
         scoring_by_candidates(rows, sample, volume=count)
         return
     cpu: list[float] = []
-    latencies = incremental(rows, sample, volume=count, cpu=cpu)
+    latencies = incremental(rows, sample, volume=count, cpu=cpu, changed=changed)
     p50, p95, p99 = (statistics.quantiles(latencies, n=100)[q - 1] for q in (50, 95, 99))
     c50, c95, c99 = (statistics.quantiles(cpu, n=100)[q - 1] for q in (50, 95, 99))
     print(
         f"\n{database}: {count} linked records; incremental per record p50 {p50:.1f} ms, "
         f"p95 {p95:.1f} ms, p99 {p99:.1f} ms over {len(latencies)} records; this process's CPU "
         f"p50 {c50:.2f} ms, p95 {c95:.2f} ms, p99 {c99:.2f} ms (the database's not counted)"
+        + ("; as changed records of their children" if changed else "")
     )
-    print(f"Reproduce: .venv/bin/python bench/linkage_pipeline.py --existing {database} --sample {sample}")
+    print(
+        f"Reproduce: .venv/bin/python bench/linkage_pipeline.py --existing {database} --sample {sample}"
+        + (" --changed" if changed else "")
+    )
 
 
 BUCKETS = ((1, 5), (6, 20), (21, 50), (51, 100), (101, 10**9))
@@ -174,10 +186,17 @@ def scoring_by_candidates(rows: list[dict], sample: int, *, volume: int, passes:
 
 
 def incremental(
-    rows: list[dict], sample: int, *, volume: int | None = None, cpu: list[float] | None = None
+    rows: list[dict],
+    sample: int,
+    *,
+    volume: int | None = None,
+    cpu: list[float] | None = None,
+    changed: bool = False,
 ) -> list[float]:
     """Milliseconds to decide each sampled record against the index (read only: nothing written);
-    `cpu` gets this process's CPU milliseconds for each, which a busy machine disturbs far less."""
+    `cpu` gets this process's CPU milliseconds for each, which a busy machine disturbs far less.
+    `changed`: each record decided as a changed record of its child, as stored (it stays if it
+    still fits), rather than as a new one."""
     import random
 
     from django.db import connection
@@ -191,7 +210,7 @@ def incremental(
     latencies = []
     for row in chosen:
         started, used = time.perf_counter(), time.process_time()
-        link_one(model, row["pk"], record_features(row), None)
+        link_one(model, row["pk"], record_features(row), row["child_id"] if changed else None)
         latencies.append((time.perf_counter() - started) * 1000)
         if cpu is not None:
             cpu.append((time.process_time() - used) * 1000)
