@@ -664,6 +664,7 @@ def _record_merge(*, survivor: int, merged: int, record_ids: list[int], reason: 
         survivor_id=survivor, merged_id=merged, record_ids=record_ids, reason=reason, by=by
     )
     ids = dict(Child.objects.filter(pk__in=[survivor, merged]).values_list("pk", "contactpoint_id"))
+    _shield_follows_merge(merge, codes=ids, by=by)
     audit_record(
         event_type=EventType.MERGE,
         username=by.get_username() if by else "linkage",
@@ -677,6 +678,62 @@ def _record_merge(*, survivor: int, merged: int, record_ids: list[int], reason: 
         },
     )
     return merge
+
+
+MERGED_SHIELD_PREFIX = "Holds the records of a shielded child merged into it"
+MERGED_SHIELD = MERGED_SHIELD_PREFIX + " (merge {merge})."
+
+
+def _shield_follows_merge(merge: ChildMerge, *, codes: dict[int, str], by) -> None:
+    """A shielded child merged into an unshielded one is the same child under the survivor's ID:
+    without a shield there, its hidden fields (a refuge's address, its services) would show to
+    everyone. The survivor gets a shield of the same authority and review date, audited, ended
+    again if the merge is undone (`_merged_shield_end`)."""
+    original = Shield.objects.filter(child_id=merge.merged_id, ended_at__isnull=True).first()
+    if original is None or Shield.objects.filter(child_id=merge.survivor_id, ended_at__isnull=True).exists():
+        return
+    shield = Shield.objects.create(
+        child_id=merge.survivor_id,
+        local_authority=original.local_authority,
+        reason=MERGED_SHIELD.format(merge=merge.pk),
+        created_by=by or original.created_by,
+        review_due=original.review_due,
+    )
+    audit_record(
+        event_type=EventType.SHIELD,
+        username=by.get_username() if by else "linkage",
+        child_ids=[codes[merge.survivor_id]],
+        reason=shield.reason,
+        details={"action": "added", "merged_shielded_child": codes[merge.merged_id], "merge": merge.pk},
+    )
+    shield_event_raise(shield=shield, added=True)
+
+
+def _merged_shield_end(merge: ChildMerge, *, codes: dict[int, str], by) -> None:
+    """A merge into a survivor shielded only by merges is undone: the shield goes back with the
+    shielded child's records (it stayed live on that child), unless another shielded child is still
+    merged into the survivor."""
+    shield = Shield.objects.filter(
+        child_id=merge.survivor_id, ended_at__isnull=True, reason__startswith=MERGED_SHIELD_PREFIX
+    ).first()
+    if shield is None:
+        return
+    still = Shield.objects.filter(
+        child__merged_into_id=merge.survivor_id, child__merged_at__isnull=False, ended_at__isnull=True
+    )
+    if still.exists():
+        return
+    shield.ended_at, shield.ended_by = timezone.now(), by
+    shield.end_reason = f"Merge {merge.pk} undone: the shielded child's records left this child."
+    shield.save(update_fields=["ended_at", "ended_by", "end_reason"])
+    audit_record(
+        event_type=EventType.SHIELD,
+        username=by.get_username() if by else "linkage",
+        child_ids=[codes[merge.survivor_id]],
+        reason=shield.end_reason,
+        details={"action": "ended", "merge": merge.pk},
+    )
+    shield_event_raise(shield=shield, added=False)
 
 
 @transaction.atomic
@@ -709,6 +766,7 @@ def merge_undo(*, merge: ChildMerge, reason: str, by=None) -> None:
     codes = dict(
         Child.objects.filter(pk__in=[merge.survivor_id, merge.merged_id]).values_list("pk", "contactpoint_id")
     )
+    _merged_shield_end(merge, codes=codes, by=by)
     audit_record(
         event_type=EventType.UNMERGE,
         username=by.get_username() if by else "linkage",
