@@ -40,9 +40,10 @@ def main() -> None:
     from contactpoint.linkage.candidates import record_keys
     from contactpoint.linkage.frame import RECORD_FIELDS, record_features
     from contactpoint.linkage.model import candidate_keys
+    from contactpoint.records import sealed
 
-    rows = list(
-        SourceRecord.objects.filter(child__isnull=False).values(*RECORD_FIELDS, "child_id")[: args.records]
+    rows = sealed.values_opened(
+        SourceRecord.objects.filter(child__isnull=False), *RECORD_FIELDS, "child_id", limit=args.records
     )
     key = index_keys(fresh=True)[0]
 

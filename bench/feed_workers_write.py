@@ -28,20 +28,17 @@ def setup() -> None:
     django.setup()
 
 
-def validate_and_write(job: tuple[list, tuple[str, ...], frozenset[str], int, int]) -> int:
+def validate_and_write(job: tuple[list, tuple[str, ...], frozenset[str], int, int, int]) -> int:
     from django.db import transaction
 
-    from contactpoint.feeds.loader import INSERT_COLUMNS, bulk_insert
+    from contactpoint.feeds.loader import INSERT_COLUMNS, bulk_insert, new_record_rows
     from contactpoint.feeds.pipeline import prepare
 
-    rows, header, accepted, source_id, file_id = job
+    rows, header, accepted, source_id, file_id, key = job
     prepared = prepare((accepted, EXTRACTED.date(), header), rows)
-    loadable = (
-        [source_id, p.source_record_id, *p.stored, EXTRACTED, file_id, file_id, True]
-        for p in prepared
-        if not p.quarantine
-    )
     with transaction.atomic():
+        new = [p for p in prepared if not p.quarantine]
+        loadable = new_record_rows(new, source_id=source_id, file_id=file_id, asserted_at=EXTRACTED, key=key)
         bulk_insert("feeds_sourcerecord", INSERT_COLUMNS, loadable)
     return len(prepared)
 
@@ -58,7 +55,7 @@ def main() -> None:
     from django.db import connections
 
     from contactpoint.feeds.formats import open_feed
-    from contactpoint.feeds.loader import accepted_columns
+    from contactpoint.feeds.loader import accepted_columns, load_key_for
     from contactpoint.feeds.models import FeedFile
     from contactpoint.records.models import Source
 
@@ -69,6 +66,7 @@ def main() -> None:
         source=source, name=args.file.name, sha256="bench", format="csv", extracted_at=EXTRACTED
     )
     accepted = accepted_columns(source)
+    key = load_key_for(feed_file)
     connections.close_all()
     reader = open_feed(args.file, "csv")
     header = reader.header or ()
@@ -78,10 +76,10 @@ def main() -> None:
         for row in reader.rows():
             batch.append(row)
             if len(batch) == 5000:
-                yield batch, header, accepted, source.pk, feed_file.pk
+                yield batch, header, accepted, source.pk, feed_file.pk, key
                 batch = []
         if batch:
-            yield batch, header, accepted, source.pk, feed_file.pk
+            yield batch, header, accepted, source.pk, feed_file.pk, key
 
     started = time.perf_counter()
     with multiprocessing.get_context("forkserver").Pool(args.workers, initializer=setup) as pool:

@@ -68,6 +68,7 @@ def main() -> None:
     from contactpoint.feeds.models import SourceRecord
     from contactpoint.linkage.frame import RECORD_FIELDS
     from contactpoint.linkage.services import link_run
+    from contactpoint.records import sealed
 
     before = time.perf_counter()
     lq.migrate()  # creating an empty schema is no part of loading or linking, nor of bare Splink
@@ -79,7 +80,7 @@ def main() -> None:
     ours = time.perf_counter() - started
     print(f"ours: load {loaded - started:.1f} s + link {ours - (loaded - started):.1f} s; {run.counts}")
 
-    rows = list(SourceRecord.objects.values(*RECORD_FIELDS, "source_record_id"))
+    rows = sealed.values_opened(SourceRecord.objects.all(), *RECORD_FIELDS, "source_record_id")
     _, bare = lq.plain_splink(rows)
     print(f"bare Splink on the same {len(rows)} records: {bare:.1f} s")
 
@@ -104,12 +105,14 @@ def incremental_only(lq, database: str, sample: int, *, scoring: bool = False, c
     lq.setup_django(f"postgres://postgres@127.0.0.1:5432/{database}")
     from contactpoint.feeds.models import SourceRecord
     from contactpoint.linkage.frame import RECORD_FIELDS
+    from contactpoint.records import sealed
 
     linked = SourceRecord.objects.filter(child__isnull=False)
     count = linked.count()
     step = max(1, count // (sample * 4))
-    rows = list(
-        linked.order_by("pk").values(*RECORD_FIELDS, "source_record_id", "child_id")[::step][: sample * 4]
+    wanted = list(linked.order_by("pk").values_list("pk", flat=True)[::step][: sample * 4])
+    rows = sealed.values_opened(
+        linked.filter(pk__in=wanted).order_by("pk"), *RECORD_FIELDS, "source_record_id", "child_id"
     )
     if scoring:
         scoring_by_candidates(rows, sample, volume=count)

@@ -290,8 +290,9 @@ def run(
 
     from contactpoint.linkage.frame import RECORD_FIELDS, frame
     from contactpoint.linkage.scoring import MatchModel, current_model
+    from contactpoint.records import sealed
 
-    rows = list(SourceRecord.objects.values(*RECORD_FIELDS, "source_record_id"))
+    rows = sealed.values_opened(SourceRecord.objects.all(), *RECORD_FIELDS, "source_record_id")
     person, family = truth(directory)
     person_of = {r["pk"]: person[(r["source__code"], r["source_record_id"])] for r in rows}
     records = frame(rows)

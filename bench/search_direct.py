@@ -211,6 +211,7 @@ class _Batch:
         self.tables: dict[str, list[tuple]] = {name: [] for name in COLUMNS}
 
     def add(self, index: int, child, rows: list[tuple[str, dict[str, str]]], renderer) -> str:
+        from contactpoint.feeds.models import SourceRecord
         from contactpoint.linkage.candidates import record_keys
         from contactpoint.records import sealed
         from contactpoint.records.models import ChildAddress, ChildBirthDate, ChildName
@@ -262,15 +263,24 @@ class _Batch:
             pk = context.first_record + index * RECORDS_PER_PERSON + number
             values = outcome.values
             file = context.files[source].pk
+            plain = {n: values[n] or "" for n in SourceRecord.SEALED if n not in ("date_of_birth", "extras")}
             self.tables["feeds_sourcerecord"].append(
                 (
                     pk,
                     context.sources[source].pk,
                     outcome.source_record_id,
-                    *(values[c] or "" for c in _TEXT_VALUES[:4]),
-                    values["date_of_birth"],
-                    *(values[c] or "" for c in _TEXT_VALUES[4:]),
-                    "{}",
+                    values["gender"] or "",
+                    values["retention_consent"] or "",
+                    bool(values["nhs_number"]),
+                    "",  # no extras, so no organisation codes
+                    # Linked already: sealed under the child's key, as materialisation leaves it.
+                    sealed.seal(
+                        context.aead,
+                        SourceRecord,
+                        pk,
+                        {**plain, "date_of_birth": values["date_of_birth"], "extras": {}},
+                    ),
+                    child_pk,
                     hashlib.md5(repr(sorted(values.items())).encode(), usedforsecurity=False).hexdigest(),
                     now,
                     file,
@@ -301,19 +311,6 @@ class _Batch:
         }
 
 
-_TEXT_VALUES = (
-    "given_name",
-    "middle_names",
-    "family_name",
-    "former_family_name",
-    "gender",
-    "address_line_1",
-    "town",
-    "postcode",
-    "nhs_number",
-    "upn",
-    "retention_consent",
-)
 _PROVENANCE = ("source_id", "source_record_id", "asserted_at", "recorded_at", "child_id", "is_chosen")
 COLUMNS = {
     "records_issuedcontactpointid": ("value", "issued_at"),
@@ -327,10 +324,12 @@ COLUMNS = {
         "id",
         "source_id",
         "source_record_id",
-        *_TEXT_VALUES[:4],
-        "date_of_birth",
-        *_TEXT_VALUES[4:],
-        "extras",
+        "gender",
+        "retention_consent",
+        "has_nhs_number",
+        "organisation_codes",
+        "sealed_values",
+        "sealed_child_id",
         "content_hash",
         "asserted_at",
         "first_file_id",

@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import json
 import multiprocessing
+import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -20,13 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
+from contactpoint.records import sealed as records_sealed
 from contactpoint.records.models import Source
+from contactpoint.retention import crypto
 from contactpoint.retention.tombstones import destroyed_on, tombstones_exist
 
 from . import columns, formats, sealed
@@ -37,10 +41,12 @@ from .models import (
     FeedBatch,
     FeedFile,
     FeedFileStatus,
+    LoadKey,
     QuarantinedRow,
     QuarantineStatus,
     SourceRecord,
     SourceRecordVersion,
+    organisation_codes,
 )
 from .pipeline import Chunk, Prepared, prepare, record_id
 from .validation import VALUE_COLUMNS, destroyed_reason, reason_code
@@ -51,12 +57,22 @@ BATCH_SIZE = 5000
 WORKER_THRESHOLD_BYTES = 8 * 1024 * 1024
 NHS_NUMBER = VALUE_COLUMNS.index("nhs_number")
 QUARANTINE_CELL_LIMIT = 1000  # a quarantined row keeps enough of each cell to correct it, not 10 MB
+# The values a row keeps clear, by their place in a prepared row's `stored` (VALUE_COLUMNS, then
+# the extras' JSON text, then the fingerprint); the others are sealed (SourceRecord.SEALED).
+CLEAR_VALUES = ("gender", "retention_consent")
+_CLEAR_AT = [VALUE_COLUMNS.index(c) for c in CLEAR_VALUES]
+_SEALED_AT = [VALUE_COLUMNS.index(c) for c in SourceRecord.SEALED if c != "extras"]
+assert SourceRecord.SEALED[-1] == "extras" and len(_SEALED_AT) == len(SourceRecord.SEALED) - 1
 INSERT_COLUMNS = (
+    "id",
     "source_id",
     "source_record_id",
-    *VALUE_COLUMNS,
-    "extras",
+    *CLEAR_VALUES,
+    "has_nhs_number",
+    "organisation_codes",
     "content_hash",
+    "sealed_values",
+    "load_key_id",
     "asserted_at",
     "first_file_id",
     "last_file_id",
@@ -64,7 +80,7 @@ INSERT_COLUMNS = (
 )
 # A changed record keeps its identity and the file that first sent it.
 UPDATE_COLUMNS = tuple(
-    c for c in INSERT_COLUMNS if c not in ("source_id", "source_record_id", "first_file_id")
+    c for c in INSERT_COLUMNS if c not in ("id", "source_id", "source_record_id", "first_file_id")
 )
 
 
@@ -165,6 +181,7 @@ class FeedLoad:
     def file_job(self, feed_file: FeedFile) -> FileJob:
         context = _LoadContext.for_file(feed_file)
         return FileJob(
+            load_key_id=load_key_for(feed_file),
             spec=(self.accepted, timezone.localdate(feed_file.extracted_at), self.reader.header),
             feed_file_id=feed_file.pk,
             source_id=feed_file.source_id,
@@ -500,28 +517,44 @@ class _Batch:
     def _insert(self, new: list[Prepared]) -> None:
         if not new:
             return
-        asserted = connection.ops.adapt_datetimefield_value(self.job.extracted_at)
-        source_id, file_id = self.job.source_id, self.job.feed_file_id
-        rows = ([source_id, o.source_record_id, *o.stored, asserted, file_id, file_id, True] for o in new)
+        rows = new_record_rows(
+            new,
+            source_id=self.job.source_id,
+            file_id=self.job.feed_file_id,
+            key=self.job.load_key_id,
+            asserted_at=self.job.extracted_at,
+        )
         bulk_insert(SourceRecord._meta.db_table, INSERT_COLUMNS, rows)
 
     def _snapshot(self, pks: list[int]) -> None:
         """Keep what the source said before, as history, before it is replaced or withdrawn."""
         if not pks:
             return
-        old = SourceRecord.objects.filter(pk__in=pks).values(
-            "pk", "content_hash", "asserted_at", "last_file_id", "extras", *VALUE_COLUMNS
+        old = records_sealed.values_opened(
+            SourceRecord.objects.filter(pk__in=pks),
+            "content_hash",
+            "asserted_at",
+            "last_file_id",
+            *CLEAR_VALUES,
         )
+        aead, key = load_cipher(self.job.load_key_id), self.job.load_key_id
         SourceRecordVersion.objects.bulk_create(
             SourceRecordVersion(
+                pk=pk,
                 record_id=row["pk"],
-                values={**{c: _jsonable(row[c]) for c in VALUE_COLUMNS}, "extras": row["extras"]},
+                sealed_values=records_sealed.seal(
+                    aead,
+                    SourceRecordVersion,
+                    pk,
+                    {"values": {**{c: _jsonable(row[c]) for c in VALUE_COLUMNS}, "extras": row["extras"]}},
+                ),
+                load_key_id=key,
                 content_hash=row["content_hash"],
                 asserted_at=row["asserted_at"],
                 file_id=row["last_file_id"],
                 superseded_by_file_id=self.job.feed_file_id,
             )
-            for row in old
+            for pk, row in zip(records_sealed.ids_reserve(SourceRecordVersion, len(old)), old, strict=True)
         )
 
     def _update(self, changed: list[tuple[int, Prepared]]) -> None:
@@ -530,10 +563,15 @@ class _Batch:
         assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in UPDATE_COLUMNS)
         sql = (
             f"UPDATE {connection.ops.quote_name(SourceRecord._meta.db_table)} "
-            f"SET {assignments}, withdrawn_at = NULL WHERE id = %s"
+            f"SET {assignments}, sealed_child_id = NULL, withdrawn_at = NULL WHERE id = %s"
         )
         asserted = connection.ops.adapt_datetimefield_value(self.job.extracted_at)
-        rows = [[*outcome.stored, asserted, self.job.feed_file_id, True, pk] for pk, outcome in changed]
+        key, aead = self.job.load_key_id, load_cipher(self.job.load_key_id)
+        file_id = self.job.feed_file_id
+        rows = [
+            [*_clear(o), sealed_row(aead, pk, o.stored), key, asserted, file_id, True, pk]
+            for pk, o in changed
+        ]
         with connection.cursor() as cursor:
             cursor.executemany(sql, rows)
 
@@ -593,6 +631,66 @@ class _Batch:
             ).exclude(file_id=self.job.feed_file_id).update(
                 status=QuarantineStatus.RESOLVED, resolved_by_file_id=self.job.feed_file_id
             )
+
+
+def load_key_for(feed_file: FeedFile) -> int:
+    """The file's load key, created on its first load and kept by a resumed one."""
+    existing = LoadKey.objects.filter(file=feed_file).values_list("pk", flat=True).first()
+    return existing if existing is not None else load_key_create(file=feed_file)[0]
+
+
+def load_key_create(*, file: FeedFile | None = None) -> tuple[int, AESGCM]:
+    """A new load key (wrapped by the data KEK) and its cipher."""
+    key_id, plain = uuid.uuid4().hex, crypto.new_key()
+    wrapped, kek_id = crypto.key_wrap(plain, key_id=key_id)
+    row = LoadKey.objects.create(file=file, key_id=key_id, wrapped=wrapped, kek_id=kek_id)
+    _load_ciphers[row.pk] = crypto.cipher(plain)
+    return row.pk, _load_ciphers[row.pk]
+
+
+_load_ciphers: dict[int, AESGCM] = {}  # per process: each writing process unwraps a file's key once
+
+
+def load_cipher(pk: int) -> AESGCM:
+    found = _load_ciphers.get(pk)
+    if found is None:
+        row = LoadKey.objects.get(pk=pk)
+        plain = crypto.key_unwrap(bytes(row.wrapped), key_id=row.key_id, kek_id=row.kek_id)
+        found = _load_ciphers[pk] = crypto.cipher(plain)
+    return found
+
+
+def sealed_row(aead: AESGCM, pk: int, stored: list[Any]) -> bytes:
+    """A prepared row's sealed values in SourceRecord's layout (records.sealed: a JSON list in the
+    order of SEALED), built from its stored values without parsing the extras' JSON again."""
+    listed = json.dumps([stored[i] for i in _SEALED_AT], separators=(",", ":"))
+    return records_sealed.seal_json(aead, SourceRecord, pk, f"{listed[:-1]},{stored[-2]}]")
+
+
+def new_record_rows(
+    new: list[Prepared], *, source_id: int, file_id: int, key: int, asserted_at: datetime.datetime
+) -> list[list[Any]]:
+    """New records' rows in INSERT_COLUMNS order, sealed under the load key. Their ids are reserved
+    first: each is bound into its row's blob. Built whole before the COPY starts, which holds the
+    connection the key and the ids are read over."""
+    asserted = connection.ops.adapt_datetimefield_value(asserted_at)
+    aead = load_cipher(key)
+    after = (key, asserted, file_id, file_id, True)  # key, asserted, first and last file, to link
+    return [
+        [pk, source_id, o.source_record_id, *_clear(o), sealed_row(aead, pk, o.stored), *after]
+        for pk, o in zip(records_sealed.ids_reserve(SourceRecord, len(new)), new, strict=True)
+    ]
+
+
+def _clear(o: Prepared) -> list[Any]:
+    """A prepared row's clear values in INSERT_COLUMNS order: CLEAR_VALUES, what is derived from
+    sealed ones (has_nhs_number, organisation_codes), and the fingerprint."""
+    return [*(o.stored[i] for i in _CLEAR_AT), bool(o.stored[NHS_NUMBER]), _codes(o.stored), o.digest]
+
+
+def _codes(stored: list[Any]) -> str:
+    extras = stored[-2]
+    return "" if extras == "{}" else organisation_codes(json.loads(extras))
 
 
 def _aware(value: datetime.datetime | str) -> datetime.datetime:

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from contactpoint.records.models import Child, Gender, Source
+from contactpoint.retention.models import ChildDataKey
 
 
 class FeedFileStatus(models.TextChoices):
@@ -56,31 +57,106 @@ class FeedBatch(models.Model):
         constraints = [models.UniqueConstraint(fields=["file", "first_row"], name="feedbatch_once")]
 
 
-class SourceRecord(models.Model):
+class LoadKey(models.Model):
+    """The data key feed rows are sealed under until linkage knows whose they are: one per file.
+
+    Stored only wrapped by the data KEK, like a child's key (retention.crypto), and rewrapped with
+    them. Materialisation re-seals a linked record under its child's key; a load key on which no
+    row depends any more is deleted (`load_keys_release`), so it does not outlive the backup cycle
+    (docs/adr/0010-retention.md). A key per file, not per row: generating and wrapping a key costs
+    more than sealing the row.
+    """
+
+    file = models.OneToOneField(
+        "FeedFile", null=True, blank=True, on_delete=models.SET_NULL, related_name="load_key"
+    )
+    key_id = models.CharField(max_length=40, unique=True)
+    wrapped = models.BinaryField()
+    kek_id = models.CharField(max_length=16, help_text="The key-encryption key that wrapped it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    rewrapped_at = models.DateTimeField(null=True, blank=True)
+
+
+class SealedFeedRow(models.Model):
+    """A feed row whose identifying values are one blob (records.sealed), and the key that sealed
+    it: its child's data key once materialised, its file's load key before. Exactly one is set,
+    so a reading statement joins the right wrapped key in (`sealed.key_columns`).
+
+    Neither reference is a database constraint: a destroyed child's key goes with its records, and
+    per-row trigger checks on a COPY are what the loader avoids (docs/adr/0002).
+    """
+
+    sealed_values = models.BinaryField(editable=False)
+    sealed_key = models.ForeignKey(
+        ChildDataKey,
+        to_field="child",
+        db_column="sealed_child_id",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    load_key = models.ForeignKey(
+        LoadKey,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+
+def _sealed_by_one_key(table: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(sealed_key__isnull=False, load_key__isnull=True)
+        | Q(sealed_key__isnull=True, load_key__isnull=False),
+        name=f"{table}_sealed_by_one_key",
+    )
+
+
+class SourceRecord(SealedFeedRow):
     """One source's latest account of one child, normalised; superseded accounts are versions.
 
-    The references to the ledger (first_file, last_file) carry no database foreign key: the loader
-    writes them in the same transaction as the ledger row they name, and per-row trigger checks
-    were most of the database's cost in a national load (see docs/adr/0002).
+    The identifying values (SEALED) are one blob, opened only through records.sealed; source,
+    record id, gender, consent, dates and flags stay clear. The references to the ledger
+    (first_file, last_file) carry no database foreign key: the loader writes them in the same
+    transaction as the ledger row they name, and per-row trigger checks were most of the
+    database's cost in a national load (see docs/adr/0002).
     """
+
+    SEALED = (
+        "given_name",
+        "middle_names",
+        "family_name",
+        "former_family_name",
+        "date_of_birth",
+        "address_line_1",
+        "town",
+        "postcode",
+        "nhs_number",
+        "upn",
+        "extras",
+    )
+    SEALED_DATES = ("date_of_birth",)
+    SEALED_CLEAR = ("has_nhs_number", "organisation_codes")  # derived from sealed values, kept clear
 
     source = models.ForeignKey(
         Source, on_delete=models.PROTECT, related_name="records", db_index=False
     )  # the unique (source, source_record_id) index serves look-ups by source
     source_record_id = models.CharField(max_length=128)
-    given_name = models.CharField(max_length=100, blank=True)
-    middle_names = models.CharField(max_length=200, blank=True)
-    family_name = models.CharField(max_length=100, blank=True)
-    former_family_name = models.CharField(max_length=100, blank=True)
-    date_of_birth = models.DateField(null=True, blank=True)
     gender = models.CharField(max_length=16, choices=Gender.choices, blank=True)
-    address_line_1 = models.CharField(max_length=200, blank=True)
-    town = models.CharField(max_length=100, blank=True)
-    postcode = models.CharField(max_length=8, blank=True)
-    nhs_number = models.CharField(max_length=10, blank=True)
-    upn = models.CharField(max_length=13, blank=True)
     retention_consent = models.CharField(max_length=32, blank=True)
-    extras = models.JSONField(default=dict, blank=True, help_text="Carers, school, GP and involvement.")
+    # Clear, derived from the sealed NHS number: the data-quality report counts records with one.
+    has_nhs_number = models.BooleanField(default=False)
+    # Clear: the school, GP practice and service the sealed extras name, space-separated, so that
+    # area scoping (linkage.selectors.records_in_area) still runs in SQL. Not identifying alone.
+    organisation_codes = models.CharField(max_length=200, blank=True)
     content_hash = models.CharField(max_length=32)
     asserted_at = models.DateTimeField()
     first_file = models.ForeignKey(
@@ -97,9 +173,7 @@ class SourceRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "source_record_id"], name="sourcerecord_unique"),
             models.CheckConstraint(condition=~Q(source_record_id=""), name="sourcerecord_has_id"),
-            models.CheckConstraint(
-                condition=~Q(given_name="", family_name=""), name="sourcerecord_has_a_name"
-            ),
+            _sealed_by_one_key("sourcerecord"),
         ]
         indexes = [
             models.Index(
@@ -108,15 +182,20 @@ class SourceRecord(models.Model):
         ]
 
 
-class SourceRecordVersion(models.Model):
-    """A superseded account, kept as history when the source changed or withdrew it."""
+class SourceRecordVersion(SealedFeedRow):
+    """A superseded account, kept as history when the source changed or withdrew it; its values
+    (the record's sealed fields, gender and consent) are one sealed blob under the same kind of
+    key as its record's."""
 
+    SEALED = ("values",)
     record = models.ForeignKey(SourceRecord, on_delete=models.CASCADE, related_name="versions")
-    values = models.JSONField()
     content_hash = models.CharField(max_length=32)
     asserted_at = models.DateTimeField()
     file = models.ForeignKey(FeedFile, on_delete=models.PROTECT, related_name="+")
     superseded_by_file = models.ForeignKey(FeedFile, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [_sealed_by_one_key("sourcerecordversion")]
 
 
 class QuarantineStatus(models.TextChoices):
@@ -178,3 +257,13 @@ class DataQualityWarning(OwnKeySealed):
     source_record_id = models.CharField(max_length=128)
     column = models.CharField(max_length=64)
     kind = models.CharField(max_length=32)
+
+
+def organisation_codes(extras: dict) -> str:
+    """The organisation codes a record's extras name (`SourceRecord.organisation_codes`)."""
+    named = (
+        (extras.get("school") or {}).get("code"),
+        (extras.get("gp") or {}).get("code"),
+        (extras.get("involvement") or {}).get("organisation_code"),
+    )
+    return " ".join(dict.fromkeys(code for code in named if code))[:200]

@@ -17,6 +17,7 @@ from contactpoint.records.models import Organisation, OrganisationKind, Source
 from contactpoint.records.services import declared_row_sync
 
 from .loader import FeedLoad, LoadResult
+from .models import FeedFileStatus, LoadKey, SourceRecord, SourceRecordVersion
 from .sources import SOURCES
 
 
@@ -105,3 +106,16 @@ def feed_submit(
         when = extracted_at.isoformat() if extracted_at else None
         return Submission(None, str(load_feed_task.enqueue(source_code, str(path), when).id))
     return Submission(feed_load(source_code=source_code, path=path, extracted_at=extracted_at), None)
+
+
+def load_keys_release() -> int:
+    """Delete the load keys no feed row is sealed under any more (every row of the file re-sealed
+    under its child's key, or gone), except a loading file's: its rows are still being written.
+    Run at the end of every link run; idempotent. Returns how many were deleted."""
+    used: set[int] = set()
+    for model in (SourceRecord, SourceRecordVersion):
+        used.update(
+            model.objects.filter(load_key__isnull=False).values_list("load_key", flat=True).distinct()
+        )
+    unused = LoadKey.objects.exclude(pk__in=used).exclude(file__status=FeedFileStatus.LOADING)
+    return unused.delete()[0]

@@ -26,6 +26,7 @@ class FileJob(NamedTuple):
     has_earlier_records: bool  # a first load skips the per-batch look-up of held records
     open_quarantine: frozenset[str]  # record ids this source has waiting in quarantine
     workers_write: bool
+    load_key_id: int  # the file's LoadKey: every row it writes is sealed under it
     tombstones: bool = False  # destroyed children left tombstones: rows are checked against them
 
 

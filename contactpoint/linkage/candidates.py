@@ -24,6 +24,7 @@ from django.db.models.expressions import RawSQL
 from contactpoint.compiled import CompiledRead, member_list, members, stand_in
 from contactpoint.feeds.loader import bulk_insert
 from contactpoint.feeds.models import SourceRecord
+from contactpoint.records import sealed
 from contactpoint.records.services import identifiers_rekey
 
 from .blind import LIVE_KEYS_TTL, blind, blinds, index_key_add, index_keys, index_keys_retire
@@ -72,8 +73,9 @@ def candidate_index_rebuild(*, batch_size: int = 5000, say=lambda _: None) -> in
     done, last = 0, 0
     while True:
         with transaction.atomic():
-            batch = linked.filter(pk__gt=last).values(*RECORD_FIELDS, "child_id", "withdrawn_at")
-            rows = list(batch[:batch_size])
+            rows = sealed.values_opened(
+                linked.filter(pk__gt=last), *KEY_FIELDS, "child_id", "withdrawn_at", limit=batch_size
+            )
             if not rows:
                 return done
             candidate_keys_write(rows=rows, replace=True)
@@ -156,7 +158,11 @@ def _keyed_or_similar(
 
 
 def _live_features(**which) -> QuerySet:
-    return SourceRecord.objects.filter(withdrawn_at__isnull=True, **which).values(*RECORD_FIELDS, "child_id")
+    """The records' values with the key each was sealed under, in the one statement (opened by
+    `_by_child` after it ran)."""
+    return sealed.values_query(
+        SourceRecord.objects.filter(withdrawn_at__isnull=True, **which), *RECORD_FIELDS, "child_id"
+    )
 
 
 # On PostgreSQL the candidate read has two shapes (the keys alone, or with the trigram keys), each
@@ -216,7 +222,7 @@ def records_of_children(child_ids: Iterable[int]) -> dict[int, list[Features]]:
 
 def _by_child(rows: Iterable[dict]) -> dict[int, list[Features]]:
     by_child: dict[int, list[Features]] = defaultdict(list)
-    for row in rows:
+    for row in sealed.rows_opened(SourceRecord, rows, RECORD_FIELDS):
         if row["child_id"] is not None:
             by_child[row["child_id"]].append(record_features(row))
     return by_child

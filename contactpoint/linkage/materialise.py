@@ -14,7 +14,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from contactpoint.feeds.loader import bulk_insert
-from contactpoint.feeds.models import Source, SourceRecord
+from contactpoint.feeds.models import Source, SourceRecord, SourceRecordVersion
 from contactpoint.records import sealed, services
 from contactpoint.records.models import (
     AddressStatus,
@@ -69,6 +69,7 @@ RECORD_VALUES = (
     "nhs_number",
     "upn",
     "extras",
+    "sealed_key",  # the child whose key sealed the record (None: its file's load key)
 )
 
 Row = dict[str, Any]
@@ -93,6 +94,7 @@ class Materialiser:
             for pk, source, record in Practitioner.objects.values_list("pk", "source_id", "source_record_id")
         }
         self.unknown_organisations: set[str] = set()
+        self.ciphers: dict[int, Any] = {}  # the last batch's children's keys, for re-sealing feed rows
         self._empty()
 
     def _empty(self) -> None:
@@ -175,6 +177,7 @@ class Materialiser:
         ciphers = sealed.ciphers_for(
             i["child_id"] for m, items in self.items.items() if sealed.is_sealed(m) for i in items
         )
+        self.ciphers = ciphers
         for model, items in self.items.items():
             if sealed.is_sealed(model):
                 sealed.rows_seal(model, items, ciphers)  # every sealed table's values, sealed here
@@ -398,10 +401,12 @@ def materialise(
     is cleared only where the record is still as read here and, given the run's `decided` states,
     a live record only as its link decision read it (ADR 0020).
     """
-    records = list(SourceRecord.objects.filter(pk__in=record_ids).values(*RECORD_VALUES, "content_hash"))
+    query = SourceRecord.objects.filter(pk__in=record_ids)
+    records = sealed.values_opened(query, *RECORD_VALUES, "content_hash")
     for record in records:
         materialiser.add(record)
     materialiser.save(supersede=not fresh)
+    feed_rows_reseal(records, materialiser.ciphers)
     linked = {r["pk"]: seen_of(r) for r in records if r["child_id"]}
     clear = linked.keys() if flagged is None else linked.keys() & set(flagged)
     seen = {pk: linked[pk] for pk in clear if _settled(linked[pk], decided, pk)}
@@ -414,3 +419,39 @@ def _settled(state: Seen, decided: dict[int, Seen] | None, pk: int) -> bool:
     """Materialising settles a record read withdrawn (no run links one) and, given a run's
     decisions, a live one only in the state they read."""
     return decided is None or not state[1] or decided.get(pk) == state
+
+
+def feed_rows_reseal(records: list[Row], ciphers: dict[int, Any]) -> int:
+    """Records (and their versions) not yet sealed under their child's key are re-sealed under it,
+    from the values just read: until then they open with their file's load key or, after a merge
+    or a re-link, with their previous child's key (docs/adr/0010-retention.md). A record a feed
+    load rewrote since it was read (another content hash) is left to the next run (ADR 0020)."""
+    moved = {r["pk"]: r for r in records if r["child_id"] is not None and r["sealed_key"] != r["child_id"]}
+    if not moved:
+        return 0
+    missing = {r["child_id"] for r in moved.values()} - set(ciphers)
+    ciphers = {**ciphers, **sealed.ciphers_for(missing)} if missing else ciphers
+    sealed.feed_rows_reseal(
+        SourceRecord,
+        [
+            (pk, r["child_id"], sealed.seal(ciphers[r["child_id"]], SourceRecord, pk, r), r["content_hash"])
+            for pk, r in moved.items()
+        ],
+    )
+    versions = sealed.values_opened(
+        SourceRecordVersion.objects.filter(record_id__in=list(moved)), "record_id"
+    )
+    child_of = {pk: r["child_id"] for pk, r in moved.items()}
+    sealed.feed_rows_reseal(
+        SourceRecordVersion,
+        [
+            (
+                v["pk"],
+                child_of[v["record_id"]],
+                sealed.seal(ciphers[child_of[v["record_id"]]], SourceRecordVersion, v["pk"], v),
+                None,
+            )
+            for v in versions
+        ],
+    )
+    return len(moved)

@@ -1,6 +1,7 @@
 """Reads of linkage state: the links export, the review queue and the quality report."""
 
 import datetime
+import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import cast
@@ -19,6 +20,7 @@ from contactpoint.audit.services import audit_record
 from contactpoint.feeds.models import FeedFile, FeedFileStatus, SourceRecord
 from contactpoint.feeds.sources import BY_CODE as SOURCES_BY_CODE
 from contactpoint.feeds.sources import SOURCES
+from contactpoint.records import sealed
 from contactpoint.records.models import (
     Child,
     ChildIdentifier,
@@ -57,7 +59,7 @@ def quality_report(*, area: Organisation | None = None, now: datetime.datetime |
         .annotate(
             records=Count("pk"),
             linked=Count("pk", filter=Q(child__isnull=False)),
-            with_nhs=Count("pk", filter=~Q(nhs_number="")),
+            with_nhs=Count("pk", filter=Q(has_nhs_number=True)),
             children=Count("child", distinct=True),
             stale=Count("pk", filter=_stale(now)),
         )
@@ -123,15 +125,18 @@ def records_in_area(area: Organisation) -> Q:
         Q,
         Q(source__organisation=area)
         | Q(source__organisation__local_authority=area)
-        | Q(extras__school__code__in=codes)
-        | Q(extras__gp__code__in=codes)
-        | Q(extras__involvement__organisation_code__in=codes)
+        | (Q(organisation_codes__regex=_any_code(codes)) if codes else Q(pk__in=[]))
         | Exists(EducationSetting.objects.filter(in_area, **live))
         | Exists(GPRegistration.objects.filter(in_area, **live))
         | Exists(Involvement.objects.filter(in_area, **live))
         | Exists(ChildIdentifier.objects.filter(issuer=area, scheme="upn", **live))
         | Exists(Shield.objects.filter(local_authority=area, ended_at__isnull=True, child_id=child)),
     )
+
+
+def _any_code(codes: list[str]) -> str:
+    """A pattern matching any of the codes as a whole word of `SourceRecord.organisation_codes`."""
+    return r"(^| )(" + "|".join(re.escape(code) for code in codes) + r")( |$)"
 
 
 def false_merge_estimate() -> dict[str, float]:
@@ -334,34 +339,41 @@ def _side(actor: Actor, child: Child, *, matched: int) -> ReviewSide:
         Shield.objects.filter(child=child, ended_at__isnull=True).select_related("local_authority").first()
     )
     hidden = shield is not None and not SEES_THROUGH_SHIELD.allows(actor, shield)
-    records = (
-        SourceRecord.objects.filter(child=child, withdrawn_at__isnull=True)
-        .select_related("source")
-        .order_by("source__authority_rank", "pk")
+    records = sealed.values_opened(
+        SourceRecord.objects.filter(child=child, withdrawn_at__isnull=True).order_by(
+            "source__authority_rank", "pk"
+        ),
+        "source__name",
+        "source_record_id",
+        "gender",
+        *SourceRecord.SEALED,
+        limit=20,
     )
     return ReviewSide(
         contactpoint_id=child.contactpoint_id,
         shielded=shield is not None,
         address_hidden=hidden,
-        records=[_record_view(r, matched=r.pk == matched, hidden=hidden) for r in records[:20]],
+        records=[_record_view(r, matched=r["pk"] == matched, hidden=hidden) for r in records],
     )
 
 
-def _record_view(record: SourceRecord, *, matched: bool, hidden: bool) -> SourceRecordView:
-    address = ", ".join(part for part in (record.address_line_1, record.town, record.postcode) if part)
+def _record_view(record: dict, *, matched: bool, hidden: bool) -> SourceRecordView:
+    address = ", ".join(
+        part for part in (record["address_line_1"], record["town"], record["postcode"]) if part
+    )
     return SourceRecordView(
-        source=record.source.name,
-        source_record_id=record.source_record_id,
+        source=record["source__name"],
+        source_record_id=record["source_record_id"],
         matched=matched,
-        given_name=record.given_name,
-        middle_names=record.middle_names,
-        family_name=record.family_name,
-        former_family_name=record.former_family_name,
-        date_of_birth=record.date_of_birth,
-        gender=record.gender,
+        given_name=record["given_name"],
+        middle_names=record["middle_names"],
+        family_name=record["family_name"],
+        former_family_name=record["former_family_name"],
+        date_of_birth=record["date_of_birth"],
+        gender=record["gender"],
         address=None if hidden else address,
-        has_nhs_number=bool(record.nhs_number),
-        has_upn=bool(record.upn),
+        has_nhs_number=bool(record["nhs_number"]),
+        has_upn=bool(record["upn"]),
     )
 
 

@@ -23,8 +23,10 @@ from contactpoint.audit.models import EventType
 from contactpoint.audit.services import audit_record
 from contactpoint.feeds.loader import bulk_insert
 from contactpoint.feeds.models import SourceRecord
+from contactpoint.feeds.services import load_keys_release
 from contactpoint.notifications.events import changes_watched, event_raise
 from contactpoint.notifications.models import EventKind
+from contactpoint.records import sealed
 from contactpoint.records import services as records
 from contactpoint.records.models import Child
 from contactpoint.signposting import scope
@@ -84,6 +86,7 @@ def link_run(*, full: bool = False, say: Say = lambda _: None) -> LinkRun:
     counts = (_full_run if kind == RunKind.FULL else _incremental_run)(run, model, say, decided)
     counts["shielded_as_possible_duplicates"] = _shield_possible_duplicates(run)
     counts |= _materialise_pending(say, run=run, decided=decided)
+    counts["load_keys_released"] = load_keys_release()
     run.counts = counts
     run.finished_at = timezone.now()
     run.save(update_fields=["counts", "finished_at"])
@@ -99,9 +102,8 @@ def _engine() -> str:
 
 
 def _full_run(run: LinkRun, model: MatchModel, say: Say, decided: dict[int, Seen]) -> dict[str, int]:
-    rows = list(
-        SourceRecord.objects.filter(withdrawn_at__isnull=True).values(*RECORD_FIELDS, "child_id", *STATE)
-    )
+    live = SourceRecord.objects.filter(withdrawn_at__isnull=True)
+    rows = list(sealed.values_iterated(live, *RECORD_FIELDS, "child_id", *STATE))
     seen = {row["pk"]: seen_of(row) for row in rows}
     decided.update((row["pk"], seen[row["pk"]]) for row in rows if row["needs_linking"])
     say(f"Scoring pairs among {len(rows)} records ({run.engine})…")
@@ -201,8 +203,8 @@ def records_establishing_scope(record_ids: Iterable[int]) -> set[int]:
     ids = list(record_ids)
     if not scope.targeted():
         return set(ids)
-    rows = SourceRecord.objects.filter(pk__in=ids).values_list("pk", "extras")
-    return {pk for pk, extras in rows if scope.extras_establish_scope(extras or {})}
+    rows = sealed.values_opened(SourceRecord.objects.filter(pk__in=ids), "extras")
+    return {row["pk"] for row in rows if scope.extras_establish_scope(row["extras"] or {})}
 
 
 def children_create(*, count: int) -> list[int]:
@@ -318,7 +320,7 @@ def _incremental_run(run: LinkRun, model: MatchModel, say: Say, decided: dict[in
 
 
 def _link_chunk(run: LinkRun, model: MatchModel, ids: list[int], decided: dict[int, Seen]) -> Counter[str]:
-    rows = SourceRecord.objects.filter(pk__in=ids).values(*RECORD_FIELDS, "child_id", *STATE)
+    rows = sealed.values_opened(SourceRecord.objects.filter(pk__in=ids), *RECORD_FIELDS, "child_id", *STATE)
     batch = _BatchIndex()
     counts: Counter[str] = Counter()
     for row in sorted(rows, key=lambda r: r["pk"]):

@@ -20,6 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection, models
 from django.db.models import F, Func, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from contactpoint.retention import crypto
 from contactpoint.retention.models import ChildDataKey
@@ -55,6 +56,12 @@ def _encode(value: Any) -> Any:
 def seal(aead: AESGCM, model: type[models.Model], pk: int, values: Mapping[str, Any]) -> bytes:
     """The row's sealed fields as one blob (a JSON list in the order of `model.SEALED`)."""
     plain = json.dumps([_encode(values.get(f, "")) for f in sealed_fields(model)], separators=(",", ":"))
+    return crypto.value_seal(aead, plain, context=_aad(model, pk).decode())
+
+
+def seal_json(aead: AESGCM, model: type[models.Model], pk: int, plain: str) -> bytes:
+    """`seal` of a layout its writer built itself (the feed loader, which holds the extras as
+    JSON text already)."""
     return crypto.value_seal(aead, plain, context=_aad(model, pk).decode())
 
 
@@ -114,11 +121,72 @@ def key_columns(child: str = "child_id") -> dict[str, Subquery]:
     }
 
 
+def feed_key_columns(prefix: str = "") -> dict[str, Coalesce]:
+    """The wrapped key a feed row was sealed under, joined in: its child's key once materialised,
+    its file's load key before (exactly one of `sealed_key`, `load_key` is set; feeds.models).
+    `prefix`: the path to the feed row from the statement's model ("record__" from a version)."""
+    return {
+        name: Coalesce(F(f"{prefix}sealed_key__{column}"), F(f"{prefix}load_key__{column}"))
+        for name, column in zip(KEY_COLUMNS, ("wrapped", "key_id", "kek_id"), strict=True)
+    }
+
+
+def _is_feed(model: type[models.Model]) -> bool:
+    return any(f.name == "load_key" for f in model._meta.concrete_fields)
+
+
+def _sealed_path(model: type[models.Model], field: str) -> bool:
+    """A field the blob holds, or a path into one of its JSON values ("extras__carers__0__...")."""
+    return field.split("__", 1)[0] in sealed_fields(model)
+
+
+def values_query(query: models.QuerySet, *fields: str) -> models.QuerySet:
+    """The statement reading `fields` of `query`'s rows: the clear ones, the blob and its key (not
+    yet opened: `rows_opened` opens what it returns, after the statement ran)."""
+    model = query.model
+    clear = [f for f in dict.fromkeys(("pk", *fields)) if not _sealed_path(model, f)]
+    keys = feed_key_columns() if _is_feed(model) else key_columns()
+    return query.values(*clear, COLUMN, **keys)
+
+
+def rows_opened(
+    model: type[models.Model],
+    rows: Iterable[dict[str, Any]],
+    fields: Iterable[str] = (),
+    *,
+    keys: Keys | None = None,
+) -> Iterator[dict[str, Any]]:
+    """`rows_open`, then each path into a sealed JSON value among `fields` looked up as the ORM
+    would have (None where the path is missing)."""
+    paths = [f for f in fields if "__" in f and _sealed_path(model, f)]
+    for row in rows_open(model, rows, keys=keys):
+        for path in paths:
+            row[path] = _dig(row, path.split("__"))
+        yield row
+
+
+def _dig(value: Any, steps: list[str]) -> Any:
+    for step in steps:
+        if isinstance(value, dict):
+            value = value.get(step)
+        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
+            value = value[int(step)]
+        else:
+            return None
+    return value
+
+
 def values_opened(query: models.QuerySet, *fields: str, limit: int | None = None) -> list[dict[str, Any]]:
     """`query.values(*fields)` with the model's sealed fields opened, in one statement (the first
-    `limit` rows only, when given)."""
-    rows = query.values("pk", *fields, COLUMN, **key_columns())
-    return list(rows_open(query.model, rows if limit is None else rows[:limit]))
+    `limit` rows only, when given). Sealed fields (or paths into them) may be among `fields`."""
+    rows = values_query(query, *fields)
+    return list(rows_opened(query.model, rows if limit is None else rows[:limit], fields))
+
+
+def values_iterated(query: models.QuerySet, *fields: str, chunk_size: int = 5000) -> Iterator[dict[str, Any]]:
+    """`values_opened` for reads too large to hold twice (a full linkage run): rows are opened as
+    the statement streams them."""
+    return rows_opened(query.model, values_query(query, *fields).iterator(chunk_size=chunk_size), fields)
 
 
 class Hex(Func):
@@ -219,3 +287,26 @@ def instance_seal(instance: models.Model, values: Mapping[str, Any]) -> None:
     setattr(instance, COLUMN, seal(aead, model, instance.pk, values))
     for name, value in clear.items():
         setattr(instance, name, value)
+
+
+# Feed rows (stage B): sealed at load under the file's load key, re-sealed under the child's key
+# by materialisation.
+
+
+def feed_rows_reseal(model: type[models.Model], rows: list[tuple[int, int, bytes, str | None]]) -> None:
+    """Point feed rows, given as (id, child id, blob sealed under that child's key, content hash
+    or None), at their child's key and off the load key: one statement per 5,000 rows. A row
+    given a hash is re-sealed only if its content hash is still that (a feed load may have
+    rewritten it since it was read: its new values stay under their load key)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    update = f"UPDATE {table} AS r SET {COLUMN} = v.blob, sealed_child_id = v.child, load_key_id = NULL"  # noqa: S608
+    where = "WHERE r.id = v.id AND (v.hash IS NULL OR r.content_hash = v.hash)"
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            derived = "(SELECT %s AS id, %s AS child, %s AS blob, %s AS hash) AS v"
+            cursor.executemany(f"{update} FROM {derived} {where}", rows)
+            return
+        derived = "unnest(%s::bigint[], %s::bigint[], %s::bytea[], %s::text[]) AS v(id, child, blob, hash)"
+        for start in range(0, len(rows), 5000):
+            chunk = rows[start : start + 5000]
+            cursor.execute(f"{update} FROM {derived} {where}", [[row[i] for row in chunk] for i in range(4)])

@@ -12,6 +12,8 @@ BOOKKEEPING_FIELDS = frozenset(
     {"id", "child", "source", "source_record_id", "asserted_at", "recorded_at", "superseded_at", "is_chosen"}
     # a feed's source record: its fingerprint, the files that sent it, and its linkage state
     | {"content_hash", "first_file", "last_file", "withdrawn_at", "needs_linking"}
+    # and which key sealed its values (records.sealed: its child's, or its file's load key)
+    | {"sealed_key", "load_key"}
 )
 
 # Statutory items, per model that holds them.

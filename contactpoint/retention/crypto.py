@@ -14,6 +14,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.signals import setting_changed
@@ -129,6 +130,10 @@ def data_keys_create(*, child_ids: list[int]) -> dict[int, bytes]:
     }
 
 
+def new_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
 def data_key(*, child_id: int) -> bytes:
     """The child's plaintext data key; KeyDestroyed once the child has been destroyed."""
     row = ChildDataKey.objects.filter(child_id=child_id).first()
@@ -157,42 +162,48 @@ def value_open(key: bytes | AESGCM, sealed: bytes, *, context: str) -> str:
 
 
 def data_keys_rewrap(*, batch_size: int = 1000) -> int:
-    """Rewrap every data key not wrapped by the newest KEK (rotation). Idempotent and resumable."""
+    """Rewrap every data key not wrapped by the newest KEK (rotation): children's keys and the feed
+    files' load keys. Idempotent and resumable."""
+    from contactpoint.feeds.models import LoadKey
+
+    return sum(_rewrap(model, batch_size) for model in (ChildDataKey, LoadKey))
+
+
+def _rewrap(model: type[ChildDataKey] | Any, batch_size: int) -> int:
     ring = kek_ring()
     done = 0
     while True:
         with transaction.atomic():
             rows = list(
-                ChildDataKey.objects.select_for_update()
-                .exclude(kek_id=ring.wrapping_id)
-                .order_by("pk")[:batch_size]
+                model.objects.select_for_update().exclude(kek_id=ring.wrapping_id).order_by("pk")[:batch_size]
             )
             if not rows:
                 return done
             now = timezone.now()
             for row in rows:
-                plain = _unwrap(row)
+                plain = key_unwrap(bytes(row.wrapped), key_id=row.key_id, kek_id=row.kek_id)
                 row.wrapped = _wrap(plain, row.key_id, ring.wrapping_id)
                 row.kek_id = ring.wrapping_id
                 row.rewrapped_at = now
-            ChildDataKey.objects.bulk_update(rows, ["wrapped", "kek_id", "rewrapped_at"])
+            model.objects.bulk_update(rows, ["wrapped", "kek_id", "rewrapped_at"])
             done += len(rows)
 
 
 def data_keys_by_kek() -> dict[str, int]:
-    """Keys wrapped by each KEK: children's data keys, the audit log's search-criteria keys, the
-    candidate index's blinding keys and quarantined rows' and warnings' own keys (a KEK may be
-    retired only when none depends on it)."""
+    """Keys wrapped by each KEK: children's data keys, feed files' load keys, the audit log's
+    search-criteria keys, the candidate index's blinding keys and quarantined rows' and warnings'
+    own keys (a KEK may be retired only when none depends on it)."""
     from collections import Counter
 
     from django.db.models import Count
 
     from contactpoint.audit.models import CriteriaKey
+    from contactpoint.feeds.models import LoadKey
     from contactpoint.feeds.sealed import keys_by_kek
     from contactpoint.linkage.models import IndexKey
 
     counts: Counter[str] = keys_by_kek()
-    for model in (ChildDataKey, CriteriaKey, IndexKey):
+    for model in (ChildDataKey, LoadKey, CriteriaKey, IndexKey):
         counts.update(
             dict(model.objects.values_list("kek_id").annotate(n=Count("pk")).values_list("kek_id", "n"))
         )

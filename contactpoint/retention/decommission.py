@@ -28,7 +28,7 @@ from contactpoint.audit import keys
 from contactpoint.audit.criteria import criteria_keys_destroy
 from contactpoint.audit.models import AuditCheckpoint, EventType
 from contactpoint.audit.services import audit_record, chain_seal
-from contactpoint.feeds.models import DataQualityWarning, FeedFile, QuarantinedRow, SourceRecord
+from contactpoint.feeds.models import DataQualityWarning, FeedFile, LoadKey, QuarantinedRow, SourceRecord
 from contactpoint.linkage.models import IndexKey
 from contactpoint.records import sealed
 from contactpoint.records.models import Child, ChildIdentifier, ChildName, Practitioner
@@ -74,9 +74,12 @@ def _needles() -> list[str]:
     to keep chance matches down) and NHS numbers. Held in memory only, never written (the
     certificate records how many were sought, not which)."""
     sampled = sealed.values_opened(ChildName.objects.order_by("?"), limit=NEEDLE_SAMPLE)
-    names = {row["family_name"] or "" for row in sampled} | set(
-        SourceRecord.objects.order_by("?").values_list("family_name", flat=True)[:NEEDLE_SAMPLE]
-    )
+    names = {row["family_name"] or "" for row in sampled} | {
+        row["family_name"] or ""
+        for row in sealed.values_opened(
+            SourceRecord.objects.order_by("?"), "family_name", limit=NEEDLE_SAMPLE
+        )
+    }
     numbers = {
         row["value"]
         for row in sealed.values_opened(
@@ -91,6 +94,7 @@ def proof_nothing_readable(needles: list[str]) -> Proof:
     held child data is empty."""
     remaining = {m._meta.label: m._default_manager.count() for m in _child_data_models()}
     remaining["retention.ChildDataKey"] = ChildDataKey.objects.count()
+    remaining["feeds.LoadKey"] = LoadKey.objects.count()
     remaining["linkage.IndexKey"] = IndexKey.objects.count()
     found: list[str] = []
     tables = rows = 0
@@ -134,7 +138,12 @@ def access_end(*, now: datetime.datetime) -> dict[str, int]:
 def everything_destroy() -> tuple[Counter[str], list[str]]:
     """Destroy every child (rule by rule, as retention does), then what no child owns any more:
     unlinked and quarantined feed rows, data-quality reports, practitioners' contact details."""
-    key_ids = sorted(ChildDataKey.objects.values_list("key_id", flat=True))
+    key_ids = sorted(
+        [
+            *ChildDataKey.objects.values_list("key_id", flat=True),
+            *LoadKey.objects.values_list("key_id", flat=True),
+        ]
+    )
     rows: Counter[str] = Counter()
     pks = set(Child.objects.values_list("pk", flat=True))
     if pks:
@@ -146,6 +155,7 @@ def everything_destroy() -> tuple[Counter[str], list[str]]:
         Practitioner.objects.all(),
         Destruction.objects.all(),  # the per-child ledger: the certificate's counts replace it
         ChildDataKey.objects.all(),
+        LoadKey.objects.all(),  # what sealed feed rows not yet linked
         IndexKey.objects.all(),  # what blinded the (now empty) candidate index, in backups too
     ):
         _, per_model = queryset.delete()

@@ -102,6 +102,18 @@ RULES: tuple[Rule, ...] = (
         "Superseded accounts of the child.",
         "record__child",
     ),
+    Rule(
+        "feeds.SourceRecordVersion",
+        "sealed_key",
+        OnDestroy.DELETE,
+        "Sealed under the child's key (moved to another child, not yet re-sealed): unreadable now.",
+    ),
+    Rule(
+        "feeds.SourceRecord",
+        "sealed_key",
+        OnDestroy.DELETE,
+        "Sealed under the child's key (moved to another child, not yet re-sealed): unreadable now.",
+    ),
     Rule("feeds.SourceRecord", "child", OnDestroy.DELETE, "Each source's account of the child."),
     Rule("access.BreakGlassAlert", "child", OnDestroy.DELETE, "Overrides of the child's shield."),
     Rule(

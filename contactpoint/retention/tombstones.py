@@ -58,11 +58,11 @@ def tombstones_write(*, child_pks: Iterable[int], on: datetime.date) -> int:
     numbers = {
         row["value"]
         for row in sealed.values_opened(ChildIdentifier.objects.filter(child_id__in=pks, scheme="nhs_number"))
-    } | set(
-        SourceRecord.objects.filter(child_id__in=pks)
-        .exclude(nhs_number="")
-        .values_list("nhs_number", flat=True)
-    )
+    } | {
+        row["nhs_number"]
+        for row in sealed.values_opened(SourceRecord.objects.filter(child_id__in=pks, has_nhs_number=True))
+        if row["nhs_number"]
+    }
     for number in numbers:
         digests[_digest(key, TombstoneKind.NHS_NUMBER, number)] = TombstoneKind.NHS_NUMBER
     Tombstone.objects.bulk_create(

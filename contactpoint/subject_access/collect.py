@@ -78,21 +78,32 @@ def child_items(child: Child) -> dict[str, list[dict[str, Any]]]:
 
 def child_source_records(child: Child) -> list[dict[str, Any]]:
     """What each source sent, as loaded, with every earlier account it replaced."""
-    records = []
-    for record in SourceRecord.objects.filter(child=child).select_related("source").order_by("pk"):
-        versions = SourceRecordVersion.objects.filter(record=record).order_by("pk")
-        records.append(
-            {
-                "source": record.source.code,
-                "source_record_id": record.source_record_id,
-                "asserted_at": _plain(record.asserted_at),
-                "withdrawn_at": _plain(record.withdrawn_at),
-                "values": {f: _plain(getattr(record, f)) for f in FEED_FIELDS},
-                "extras": record.extras,
-                "earlier": [{"asserted_at": _plain(v.asserted_at), "values": v.values} for v in versions],
-            }
+    records = sealed.values_opened(
+        SourceRecord.objects.filter(child=child).order_by("pk"),
+        "source__code",
+        "source_record_id",
+        "asserted_at",
+        "withdrawn_at",
+        *FEED_FIELDS,
+    )
+    earlier: dict[int, list[dict[str, Any]]] = {row["pk"]: [] for row in records}
+    versions = SourceRecordVersion.objects.filter(record__child=child).order_by("pk")
+    for version in sealed.values_opened(versions, "record_id", "asserted_at"):
+        earlier[version["record_id"]].append(
+            {"asserted_at": _plain(version["asserted_at"]), "values": version["values"]}
         )
-    return records
+    return [
+        {
+            "source": record["source__code"],
+            "source_record_id": record["source_record_id"],
+            "asserted_at": _plain(record["asserted_at"]),
+            "withdrawn_at": _plain(record["withdrawn_at"]),
+            "values": {f: _plain(record[f]) for f in FEED_FIELDS},
+            "extras": record["extras"],
+            "earlier": earlier[record["pk"]],
+        }
+        for record in records
+    ]
 
 
 def assertion_value(

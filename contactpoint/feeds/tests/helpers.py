@@ -4,7 +4,9 @@ import csv
 import datetime
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
+from django.db.models import BinaryField
 from django.utils import timezone
 
 from contactpoint.feeds import columns
@@ -16,6 +18,7 @@ from contactpoint.feeds.models import (
     SourceRecordVersion,
 )
 from contactpoint.feeds.sealed import row_open
+from contactpoint.records import sealed
 
 EXTRACTED = timezone.make_aware(datetime.datetime(2026, 10, 1, 6, 0))
 HEADER = columns.CANONICAL
@@ -51,10 +54,32 @@ def write_jsonl(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
+def values_list(query, *fields: str) -> list[tuple]:
+    """`query.values_list(*fields)`, sealed fields opened (records.sealed)."""
+    return [tuple(row[f] for f in fields) for row in sealed.values_opened(query, *fields)]
+
+
+def opened(query) -> list[SimpleNamespace]:
+    """The feed rows of `query` with every field, sealed ones opened, as attributes."""
+    model = query.model
+    fields = [
+        f.attname for f in model._meta.concrete_fields if not isinstance(f, BinaryField)
+    ]  # not the blob
+    extra = ("source__code", "first_file__name", "last_file__name") if model is SourceRecord else ()
+    rows = sealed.values_opened(query.order_by("pk"), *fields, *extra, *model.SEALED)
+    return [SimpleNamespace(**row) for row in rows]
+
+
+def opened_one(query=None, **filters) -> SimpleNamespace:
+    (found,) = opened((query if query is not None else SourceRecord.objects.all()).filter(**filters))
+    return found
+
+
 def snapshot() -> dict[str, list]:
     """Everything a load stores, keyed by natural keys (ids and wall-clock times excluded)."""
     records = sorted(
-        SourceRecord.objects.values_list(
+        values_list(
+            SourceRecord.objects.all(),
             "source__code",
             "source_record_id",
             "given_name",

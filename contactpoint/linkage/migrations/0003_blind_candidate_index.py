@@ -35,11 +35,21 @@ def trigram_index_create(apps, schema_editor):
 
 
 def records_rekey(apps, schema_editor):
-    if not apps.get_model("feeds", "SourceRecord").objects.filter(child__isnull=False).exists():
-        return
-    from contactpoint.linkage.candidates import candidate_index_rebuild
+    """The keys of every linked record, from the values as they stand here (in the clear: feeds
+    0003 seals them after this migration), with today's key derivation."""
+    from contactpoint.feeds.loader import bulk_insert
+    from contactpoint.linkage.blind import index_keys
+    from contactpoint.linkage.candidates import KEY_FIELDS, record_keys
 
-    candidate_index_rebuild()
+    linked = apps.get_model("feeds", "SourceRecord").objects.filter(child__isnull=False, withdrawn_at__isnull=True)
+    if not linked.exists():
+        return
+    newest = index_keys(fresh=True)[0]
+    last = 0
+    while rows := list(linked.filter(pk__gt=last).order_by("pk").values(*KEY_FIELDS, "child_id")[:5000]):
+        keyed = [[row["pk"], row["child_id"], key] for row in rows for key in record_keys(row, newest)]
+        bulk_insert("linkage_candidatekey", ["record_id", "child_id", "key"], keyed)
+        last = rows[-1]["pk"]
 
 
 def records_relink(apps, schema_editor):

@@ -20,7 +20,9 @@ from django.db import connection
 from django.test import override_settings
 
 from contactpoint.audit.keys import key_id_of
-from contactpoint.feeds.models import DataQualityWarning, QuarantinedRow
+from contactpoint.feeds.models import DataQualityWarning, QuarantinedRow, SourceRecordVersion
+from contactpoint.feeds.services import feed_load
+from contactpoint.feeds.tests.helpers import EXTRACTED, write_csv
 from contactpoint.linkage.candidates import index_key_rotate
 from contactpoint.linkage.services import link_run
 from contactpoint.linkage.tests.helpers import load, person
@@ -39,11 +41,10 @@ SHE = ("Quennell", "Wynstanley")  # her family names, current and former: in no 
 NHS_NUMBER = "9434765919"
 HOME = ("7 Quarrendon Close", "YO62 5XQ")  # her address line and postcode: in no other child's row
 
-# Tables of the dump that still hold the destroyed child's values in the clear: the record tables
-# and the feed rows, to be sealed next (the ADR's stages A and B).
-STILL_IN_CLEAR = {
-    "feeds_sourcerecord",
-}
+# Tables of the dump that still hold the destroyed child's values in the clear: none since the
+# feed rows were sealed (the ADR's stage B).
+STILL_IN_CLEAR: set[str] = set()
+OLD_ADDRESS = "7 Quennell Mews"  # what her record said before the source sent a new address
 
 
 def dump() -> dict[str, str]:
@@ -75,24 +76,28 @@ def revealing(tables: dict[str, str], *values: str) -> set[str]:
 
 @pytest.fixture
 def ivy(tmp_path):
-    load(
-        tmp_path,
-        "la_childrens_services",
-        [
-            person(
-                "G1",
-                given_name="Ivy",
-                family_name=SHE[0],
-                former_family_name=SHE[1],
-                date_of_birth=BORN.isoformat(),
-                nhs_number=NHS_NUMBER,
-                gender=SHE[0],  # left out, with a warning that quotes it
-                address_line_1=HOME[0],
-                postcode=HOME[1],
-            ),
-            person("G3", given_name="Rosa", family_name="Tindall", date_of_birth="2020-02-03"),
-        ],
+    def her(line: str, postcode: str) -> dict:
+        return person(
+            "G1",
+            given_name="Ivy",
+            family_name=SHE[0],
+            former_family_name=SHE[1],
+            date_of_birth=BORN.isoformat(),
+            nhs_number=NHS_NUMBER,
+            gender=SHE[0],  # left out, with a warning that quotes it
+            address_line_1=line,
+            postcode=postcode,
+        )
+
+    rosa = person("G3", given_name="Rosa", family_name="Tindall", date_of_birth="2020-02-03")
+    load(tmp_path, "la_childrens_services", [her(OLD_ADDRESS, "YO62 5AA"), rosa])
+    # A later file moves her home: the first account is kept as a superseded version.
+    feed_load(
+        source_code="la_childrens_services",
+        path=write_csv(tmp_path / "later.csv", [her(*HOME), rosa]),
+        extracted_at=EXTRACTED + datetime.timedelta(days=1),
     )
+    assert SourceRecordVersion.objects.filter(record__source_record_id="G1").count() == 1
     link_run()
     # A later file sends her with a birth date that puts her out of scope: the row is quarantined.
     her_again = {
@@ -111,8 +116,8 @@ def test_a_dump_from_before_a_destruction_reveals_nothing_of_the_sealed_tables(i
     born = BORN.isoformat()
     before = dump()
     assert "linkage_candidatekey" in before and "linkage_indexkey" in before
-    assert revealing(before, *SHE, born, NHS_NUMBER, *HOME) == STILL_IN_CLEAR  # the index: only blind
-    held_back = {"source_record_id": "G1"}  # her quarantined row and the warning about her gender
+    assert revealing(before, *SHE, born, NHS_NUMBER, *HOME, OLD_ADDRESS) == STILL_IN_CLEAR  # blind index
+    held_back = {"source_record_id": "G1"}  # her quarantined row and the warnings about her gender
     assert QuarantinedRow.objects.filter(**held_back).exists()
     assert DataQualityWarning.objects.filter(**held_back).exists()
 
@@ -121,7 +126,7 @@ def test_a_dump_from_before_a_destruction_reveals_nothing_of_the_sealed_tables(i
     assert not Child.objects.filter(pk=ivy.pk).exists()
     assert not QuarantinedRow.objects.filter(**held_back).exists()  # their keys with them
     assert not DataQualityWarning.objects.filter(**held_back).exists()
-    assert not revealing(dump(), *SHE, born, NHS_NUMBER, *HOME)  # Rosa's rows do not name her either
+    assert not revealing(dump(), *SHE, born, NHS_NUMBER, *HOME, OLD_ADDRESS)  # nor do Rosa's rows
 
     # The backup cycle: a new KEK, every key rewrapped, the index re-keyed, the old KEK retired.
     with override_settings(CONTACTPOINT_DATA_KEK=f"{OLD_KEK},{NEW_KEK}"):

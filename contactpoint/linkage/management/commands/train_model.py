@@ -9,6 +9,7 @@ from contactpoint.feeds.models import SourceRecord
 from contactpoint.linkage.frame import RECORD_FIELDS, frame
 from contactpoint.linkage.scoring import ARTIFACTS
 from contactpoint.linkage.training import model_train
+from contactpoint.records import sealed
 
 
 class Command(BaseCommand):
@@ -32,8 +33,8 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read labels from {labels}: {error}") from error
         rows = [
             r
-            for r in SourceRecord.objects.filter(withdrawn_at__isnull=True).values(
-                *RECORD_FIELDS, "source_record_id"
+            for r in sealed.values_iterated(
+                SourceRecord.objects.filter(withdrawn_at__isnull=True), *RECORD_FIELDS, "source_record_id"
             )
             if (r["source__code"], r["source_record_id"]) in person
         ]
