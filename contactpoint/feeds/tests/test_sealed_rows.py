@@ -82,10 +82,11 @@ def test_rotation_rewraps_row_keys_so_the_old_kek_can_be_retired(tmp_path):
         quennells(tmp_path)
         old_kek = crypto.kek_ring().wrapping_id
     with override_settings(CONTACTPOINT_DATA_KEK=f"{OLD},{NEW}"):
-        assert crypto.data_keys_by_kek()[old_kek] == 2
+        assert crypto.data_keys_by_kek()[old_kek] == 3  # and the file's load key (the loaded row's)
         out = io.StringIO()
         call_command("rotate_data_keys", stdout=out)
         assert "2 quarantined row and warning key(s)" in out.getvalue()
+        assert "Rewrapped 1 data key(s)" in out.getvalue()  # the load key
         assert "may be retired" in out.getvalue()
     with override_settings(CONTACTPOINT_DATA_KEK=NEW):  # the old KEK is gone
         assert sealed.row_open(QuarantinedRow.objects.get())["values"]["family_name"] == "Quennell"

@@ -176,7 +176,7 @@ def test_incremental_decisions_are_the_same_with_the_memoised_scorer(tmp_path, m
     write_population(children=250, seed=5, out=tmp_path, as_of=datetime.date(2026, 10, 1))
     _load_in_two_halves(tmp_path)
     model = current_model().at_volume(SourceRecord.objects.count())
-    rows = list(SourceRecord.objects.values(*RECORD_FIELDS, "child_id"))
+    rows = sealed.values_opened(SourceRecord.objects.all(), *RECORD_FIELDS, "child_id")
 
     def decisions() -> list:  # each record as if new, and as a changed record of its child
         return [
