@@ -25,6 +25,7 @@ import csv
 import datetime
 import hashlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,15 @@ BATCH = 20_000  # people per COPY round: bounded memory at 3M
 def build(directory: Path, children: int, seed: int, *, workers: int = 3) -> dict[str, object]:
     """Generate and write the index into the (migrated, empty) database Django is set up on.
 
-    The population is generated here; `workers` forked processes then render, validate, key and
-    COPY a slice of it each (their own renderer seeded from the seed and the slice, their own ids:
-    a child's id is its place in the population, a record's is derived from it).
+    The population is generated here a slice at a time, and each slice goes to one of `workers`
+    forked processes as soon as it is drawn, which renders, validates, keys and COPYs it (its
+    own renderer seeded from the seed and the slice, its own ids: a child's id is its place in
+    the population, a record's is derived from it). At most IN_FLIGHT slices per worker are
+    drawn and not yet written, so memory does not grow with the population (a 3M build has to
+    fit beside the database on a shared machine; holding it all grew with N).
     """
     import multiprocessing
+    from collections import deque
 
     from django.db import connections
 
@@ -49,41 +54,68 @@ def build(directory: Path, children: int, seed: int, *, workers: int = 3) -> dic
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     population = Population(children=children, seed=seed, as_of=AS_OF)
-    people = population.generate()
-    generated = time.perf_counter()
     context = _Context.prepared(directory, population)
     dropped = _drop_secondary_indexes()
     connections.close_all()  # each worker opens its own
     global _SHARED
-    _SHARED = (population, people, context, directory, seed)
-    slices = [(start, min(start + BATCH, len(people))) for start in range(0, len(people), BATCH)]
-    counts = {"children": 0, "records": 0, "keys": 0}
+    _SHARED = (population, context, directory, seed)
+    counts = {"children": 0, "records": 0, "keys": 0, "people": 0}
+    drawing = 0.0
+
+    def collect(written: dict[str, int]) -> None:
+        for key in counts:
+            counts[key] += written[key]
+        print(f"  {counts['people']:,} people written", flush=True)
+
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for done, written in enumerate(pool.imap_unordered(_write_slice, slices), 1):
-            for key in counts:
-                counts[key] += written[key]
-            print(f"  {min(done * BATCH, len(people)):,} people written", flush=True)
-    _concatenate(directory, len(slices))
+        pending: deque = deque()
+        slices = _slices(population)
+        while True:
+            drawn = time.perf_counter()
+            bounds = next(slices, None)
+            drawing += time.perf_counter() - drawn
+            if bounds is None:
+                break
+            pending.append(pool.apply_async(_write_slice, bounds))
+            if len(pending) >= workers * IN_FLIGHT:
+                collect(pending.popleft().get())
+        while pending:
+            collect(pending.popleft().get())
+    parts = -(-counts.pop("people") // BATCH)
+    _concatenate(directory, parts)
     written_at = time.perf_counter()
     _recreate(dropped)
     _finish_run(counts)
     seconds = {
-        "generate": round(generated - started),
-        "copy": round(written_at - generated),
+        "generate": round(drawing),  # in the parent, while the workers wrote earlier slices
+        "write": round(written_at - started),
         "index": round(time.perf_counter() - written_at),
     }
     return {**counts, "seconds": seconds}
 
 
-_SHARED: tuple = ()  # what forked workers inherit: population, people, context, directory, seed
+_SHARED: tuple = ()  # what forked workers inherit: population (its organisations), context, directory, seed
 RECORDS_PER_PERSON = 32  # a person's records take ids person * 32 + n (no person has that many)
+IN_FLIGHT = 2  # slices per worker drawn and not yet written: one being written, one waiting
 
 
-def _write_slice(bounds: tuple[int, int]) -> dict[str, int]:
+def _slices(population) -> Iterator[tuple[int, list]]:
+    """(first index, people) for each BATCH of the population, in order, as it is generated."""
+    people: list = []
+    start = 0
+    for household in population.households():
+        people.extend(household)
+        if len(people) >= BATCH:
+            yield start, people[:BATCH]
+            people, start = people[BATCH:], start + BATCH
+    if people:
+        yield start, people
+
+
+def _write_slice(start: int, people: list) -> dict[str, int]:
     from contactpoint.synthetic.feeds import FeedRenderer, person_row
 
-    population, people, context, directory, seed = _SHARED
-    start, end = bounds
+    population, context, directory, seed = _SHARED
     renderer = FeedRenderer(population, seed * 1_000_003 + start)
     batch = _Batch(context)
     part = directory / f"part-{start // BATCH:05d}"
@@ -92,14 +124,13 @@ def _write_slice(bounds: tuple[int, int]) -> dict[str, int]:
         (part.with_suffix(".linked.csv")).open("w", newline="", encoding="utf-8") as linked_file,
     ):
         people_out, linked_out = csv.writer(people_file), csv.writer(linked_file)
-        for index in range(start, end):
-            child = people[index]
+        for index, child in enumerate(people, start):
             rows = list(renderer.rows(child))
             contactpoint_id = batch.add(index, child, rows, renderer)
             if contactpoint_id:
                 people_out.writerow(person_row(child))
                 linked_out.writerow((child.pid, contactpoint_id))
-    return batch.write()
+    return {**batch.write(), "people": len(people)}
 
 
 def _concatenate(directory: Path, parts: int) -> None:

@@ -10,6 +10,7 @@ the .example domain, so nothing generated can reach or match a real person.
 import datetime
 import random
 from bisect import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -141,9 +142,10 @@ class Population:
         self.orgs: list[Org] = []
         self.practitioners: list[PractitionerP] = []
         self._org_counter = 0
-        self._nhs_seen: set[str] = set()
+        self._nhs_used = bytearray(10**7)  # by the number's 7 drawn digits
         self._upn_serial: dict[tuple[int, int], int] = {}
         self._birth_group = 0
+        self._made = 0  # children drawn so far: the next one's pid
         self.children: list[ChildP] = []
         self._build_organisations()
 
@@ -287,12 +289,15 @@ class Population:
         return Address(f"{rng.randint(1, 180)} {street}", town, f"{rng.choice(districts)} {inward}", la_index)
 
     def _nhs_number(self) -> str:
+        """A number not given before: its check digit follows from its body, so a body is
+        marked used (one byte each, 10 MB whatever the population's size)."""
         while True:
-            body = f"99{self.rng.randrange(10**7):07d}"
+            drawn = self.rng.randrange(10**7)
+            body = f"99{drawn:07d}"
             check = nhs_check_digit(body)
-            if check is not None and (number := f"{body}{check}") not in self._nhs_seen:
-                self._nhs_seen.add(number)
-                return number
+            if check is not None and not self._nhs_used[drawn]:
+                self._nhs_used[drawn] = 1
+                return f"{body}{check}"
 
     def _upn(self, la_index: int, school: Org, entry: datetime.date) -> str:
         la_number = ref.LOCAL_AUTHORITIES[la_index].number
@@ -302,14 +307,21 @@ class Population:
         return upn_check_letter(body) + body
 
     def generate(self) -> list[ChildP]:
-        household = 0
-        while len(self.children) < self.target:
-            household += 1
-            self._household(household)
-        del self.children[self.target :]
+        """Every child in one list (kept as `children`): for callers that need them all at once."""
+        if not self.children:
+            self.children = [child for household in self.households() for child in household]
         return self.children
 
-    def _household(self, household: int) -> None:
+    def households(self) -> Iterator[list[ChildP]]:
+        """Each household's children in turn, the last cut to the target: the same children as
+        generate(), without holding them all (a 3M build streams them to its workers)."""
+        household = 0
+        while self._made < self.target:
+            household += 1
+            children = self._household(household)
+            yield children[: self.target - (self._made - len(children))]
+
+    def _household(self, household: int) -> list[ChildP]:
         rng = self.rng
         la_index = self.la_choice(rng)
         address = self._address(la_index)
@@ -318,15 +330,19 @@ class Population:
         carers, surname = self._carers(address)
         births = rng.choices((1, 2, 3, 4, 5), weights=(40, 38, 15, 5, 2))[0]
         day = self.as_of - datetime.timedelta(days=rng.randint(0, 17 * 365))
+        children: list[ChildP] = []
         for _ in range(births):
             if day > self.as_of:
                 break
             size = 2 if rng.random() < 0.016 else (3 if rng.random() < 0.0003 else 1)
             self._birth_group += 1
             used: list[str] = []
-            for _ in range(size):
+            children.extend(
                 self._child(household, surname, carers, address, previous, la_index, day, used)
+                for _ in range(size)
+            )
             day += datetime.timedelta(days=rng.randint(400, 1800))
+        return children
 
     def _carers(self, address: Address) -> tuple[list[CarerP], str]:
         """Mothers keep their own surname in a quarter of households; step-parents bring theirs."""
@@ -359,7 +375,7 @@ class Population:
             email=f"{given.lower()}.{family.lower().replace(' ', '')}{n}@mail.example",
         )
 
-    def _child(self, household, surname, carers, address, previous, la_index, dob, used) -> None:
+    def _child(self, household, surname, carers, address, previous, la_index, dob, used) -> ChildP:
         rng = self.rng
         roll = rng.random()
         gender = "not_specified" if roll < 0.003 else ("female" if roll < 0.49 else "male")
@@ -374,8 +390,9 @@ class Population:
         used.append(given)
         middle = names(rng) if rng.random() < 0.6 else ""
         former = SURNAMES(rng) if rng.random() < 0.02 else ""
+        self._made += 1
         child = ChildP(
-            pid=len(self.children) + 1,
+            pid=self._made,
             household=household,
             birth_group=self._birth_group,
             given_name=given,
@@ -390,7 +407,7 @@ class Population:
         )
         self._registrations(child, la_index)
         self._services(child, la_index)
-        self.children.append(child)
+        return child
 
     def _registrations(self, child: ChildP, la_index: int) -> None:
         rng = self.rng

@@ -167,3 +167,20 @@ def test_output_does_not_depend_on_the_interpreter_hash_seed(tmp_path):
         capture_output=True,
     )
     assert _digest(tmp_path / "here") == _digest(tmp_path / "there")
+
+
+def test_households_stream_the_children_generate_lists():
+    """Seed 2's 1500th child has a sibling after it: the last household is cut to the target."""
+    from contactpoint.synthetic.population import Population
+
+    streamed = [
+        child
+        for household in Population(children=1500, seed=2, as_of=AS_OF).households()
+        for child in household
+    ]
+    listed = Population(children=1500, seed=2, as_of=AS_OF).generate()
+
+    assert streamed == listed
+    assert [child.pid for child in streamed] == list(range(1, 1501))
+    # the same values as when generate() appended every child to one list (at ec1a2da)
+    assert hashlib.sha256(repr(listed).encode()).hexdigest()[:16] == "581315c01faa6de5"
