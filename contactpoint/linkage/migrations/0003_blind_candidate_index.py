@@ -36,7 +36,7 @@ def trigram_index_create(apps, schema_editor):
 
 def records_rekey(apps, schema_editor):
     """The keys of every linked record, from the values as they stand here (in the clear: feeds
-    0003 seals them after this migration), with today's key derivation."""
+    0004 seals them after this migration), with today's key derivation."""
     from contactpoint.feeds.loader import bulk_insert
     from contactpoint.linkage.blind import index_keys
     from contactpoint.linkage.candidates import KEY_FIELDS, record_keys
