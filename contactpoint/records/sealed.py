@@ -185,8 +185,11 @@ def values_opened(query: models.QuerySet, *fields: str, limit: int | None = None
 
 def values_iterated(query: models.QuerySet, *fields: str, chunk_size: int = 5000) -> Iterator[dict[str, Any]]:
     """`values_opened` for reads too large to hold twice (a full linkage run): rows are opened as
-    the statement streams them."""
-    return rows_opened(query.model, values_query(query, *fields).iterator(chunk_size=chunk_size), fields)
+    the statement streams them, and keep only the fields asked for (a record's other sealed values,
+    its extras above all, more than doubled a full run's memory)."""
+    wanted = tuple(dict.fromkeys(("pk", *fields)))
+    rows = values_query(query, *fields).iterator(chunk_size=chunk_size)
+    return ({name: row[name] for name in wanted} for row in rows_opened(query.model, rows, fields))
 
 
 class Hex(Func):

@@ -148,3 +148,15 @@ def test_the_migration_opens_records_backwards_and_seals_them_again_forwards(tmp
     rows = {r.source_record_id: r for r in opened(SourceRecord.objects.all())}
     assert (rows["B1"].town, rows["C1"].nhs_number, rows["C1"].has_nhs_number) == ("Hull", "9434765919", True)
     assert opened_one(SourceRecordVersion.objects.all()).values["town"] == "Leeds"
+
+
+def test_a_streamed_read_keeps_only_the_fields_asked_for(tmp_path):
+    from contactpoint.records import sealed
+
+    _twins(tmp_path)
+    records = SourceRecord.objects.order_by("pk")
+    rows = list(sealed.values_iterated(records, "family_name", "source_record_id"))
+    assert rows == [
+        {"pk": rows[0]["pk"], "family_name": "Brennick", "source_record_id": "A1"},
+        {"pk": rows[1]["pk"], "family_name": "Quarrie", "source_record_id": "B1"},
+    ]  # no extras, names or birth date left over from the opened blob
