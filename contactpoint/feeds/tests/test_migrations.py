@@ -5,10 +5,10 @@ import datetime
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from contactpoint.feeds import sealed
 from contactpoint.feeds.models import DataQualityWarning, QuarantinedRow
+from contactpoint.tests.migrating import migrate_to
 
 BEFORE = [("feeds", "0002_feed_batches")]
 AFTER = [("feeds", "0003_quarantine_sealed")]
@@ -16,15 +16,6 @@ NHS_NUMBER = "9434765919"
 VALUES = {"family_name": "Quennell", "nhs_number": NHS_NUMBER, "gp_practice_code": "B86001"}
 WARNINGS = [["gender", "invalid_gender", "'Quennellish' is not male, female or not_specified"]]
 MESSAGE = f"NHS number '{NHS_NUMBER}1' must be exactly 10 digits."
-
-
-def _migrate(targets=None):
-    """To `targets`, or (None) back to the latest migration of every app, as other tests expect."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def _stored_in_clear(apps):
@@ -56,9 +47,9 @@ def _stored_in_clear(apps):
 
 @pytest.mark.django_db(transaction=True)
 def test_stored_quarantined_rows_and_warnings_are_sealed_and_open_again_backwards():
-    _stored_in_clear(_migrate(BEFORE))
+    _stored_in_clear(migrate_to(BEFORE))
     try:
-        _migrate(AFTER)
+        migrate_to(AFTER)
         with connection.cursor() as cursor:
             for table in ("feeds_quarantinedrow", "feeds_dataqualitywarning"):
                 cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 (fixed names)
@@ -69,12 +60,12 @@ def test_stored_quarantined_rows_and_warnings_are_sealed_and_open_again_backward
         assert (row.reasons, row.organisation_codes) == (["no_name"], {"gp_practice_code": "B86001"})
         assert sealed.row_open(DataQualityWarning.objects.get()) == {"message": MESSAGE}
 
-        apps = _migrate(BEFORE)
+        apps = migrate_to(BEFORE)
         row = apps.get_model("feeds", "QuarantinedRow").objects.get()
         assert (row.values, row.warnings) == (VALUES, WARNINGS)
         assert apps.get_model("feeds", "DataQualityWarning").objects.get().message == MESSAGE
     finally:
-        apps = _migrate()
+        apps = migrate_to()
         for model in ("DataQualityWarning", "QuarantinedRow", "FeedFile"):
             apps.get_model("feeds", model).objects.all().delete()
         for model in ("Source", "Organisation"):

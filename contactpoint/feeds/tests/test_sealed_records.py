@@ -5,7 +5,6 @@ import datetime
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from contactpoint.feeds.models import FeedFile, FeedFileStatus, LoadKey, SourceRecord, SourceRecordVersion
 from contactpoint.feeds.services import feed_load, load_keys_release
@@ -14,6 +13,7 @@ from contactpoint.linkage.models import ChildMerge
 from contactpoint.linkage.services import children_merge, link_run, merge_undo
 from contactpoint.linkage.tests.helpers import load, person
 from contactpoint.records.models import Child
+from contactpoint.tests.migrating import migrate_to
 
 pytestmark = pytest.mark.django_db
 
@@ -105,13 +105,6 @@ def test_a_record_moved_to_another_child_opens_before_and_after_it_is_resealed(t
     assert opened_one(pk=tobias).given_name == "Tobias"
 
 
-def _migrate(targets=None):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-
-
 def _clear(sql: str) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql)
@@ -131,7 +124,7 @@ def test_the_migration_opens_records_backwards_and_seals_them_again_forwards(tmp
         ],
     )
     try:
-        _migrate([("feeds", "0003_quarantine_sealed")])
+        migrate_to([("feeds", "0003_quarantine_sealed")])
         assert _clear(
             "SELECT source_record_id, family_name, town, nhs_number FROM feeds_sourcerecord ORDER BY 1"
         ) == [
@@ -141,7 +134,7 @@ def test_the_migration_opens_records_backwards_and_seals_them_again_forwards(tmp
         ]
         assert "Leeds" in str(_clear('SELECT "values" FROM feeds_sourcerecordversion'))
     finally:
-        _migrate()
+        migrate_to()
     a_child = SourceRecord.objects.get(source_record_id="A1").child_id
     assert _keys()[0] == (a_child, a_child, None)  # linked: under the child's key
     assert _keys()[2][:2] == (None, None) and _keys()[2][2] is not None  # unlinked: a load key

@@ -2,23 +2,16 @@
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.linkage.blind import blind, index_keys, index_keys_forget
 from contactpoint.linkage.models import CandidateKey
 from contactpoint.linkage.services import link_run
 from contactpoint.linkage.tests.helpers import load, person
+from contactpoint.tests.migrating import migrate_to
 
 PLAIN = [("linkage", "0002_search_candidate_indexes")]
 BLIND = [("linkage", "0003_blind_candidate_index")]
-
-
-def _migrate(targets=None):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -27,7 +20,7 @@ def test_back_to_plaintext_keys_and_forward_to_blind_ones(tmp_path):
     load(tmp_path, "gp_registration", [nia])
     link_run()
     try:
-        _migrate(PLAIN)
+        migrate_to(PLAIN)
         # Going back leaves no blind keys for the old code, and its next link run re-keys the records.
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM linkage_candidatekey")
@@ -35,7 +28,7 @@ def test_back_to_plaintext_keys_and_forward_to_blind_ones(tmp_path):
         assert SourceRecord.objects.filter(child__isnull=False, needs_linking=True).count() == 1
         SourceRecord.objects.update(needs_linking=False)
     finally:
-        _migrate()
+        migrate_to()
         index_keys_forget()
     stored = {bytes(k) for k in CandidateKey.objects.values_list("key", flat=True)}
     (key,) = index_keys(fresh=True)

@@ -5,11 +5,11 @@ import datetime
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
 
 from contactpoint.access.door import child_pks_for
 from contactpoint.records import sealed
 from contactpoint.records.models import Carer, ChildAddress, ChildBirthDate, ChildIdentifier, ChildName
+from contactpoint.tests.migrating import migrate_to
 
 BEFORE = [("records", "0005_fold_api_involvements")]
 AFTER = [("records", "0010_childaddress_sealed")]
@@ -18,15 +18,6 @@ BORN = datetime.date(2014, 3, 7)
 TABLE = "records_childidentifier"
 HOME = ("7 Quarrendon Close", "Flat 2", "Malton", "YO62 5XQ")
 LINES = ("address_line_1", "address_line_2", "town", "postcode")
-
-
-def _migrate(targets=None):
-    """To `targets`, or (None) back to the latest migration of every app, as other tests expect."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def _stored_in_clear(apps):
@@ -56,9 +47,9 @@ def _stored_in_clear(apps):
 
 @pytest.mark.django_db(transaction=True)
 def test_stored_birth_dates_names_carers_identifiers_and_addresses_are_sealed_and_open_again_backwards():
-    child_pk = _stored_in_clear(_migrate(BEFORE))
+    child_pk = _stored_in_clear(migrate_to(BEFORE))
     try:
-        _migrate(AFTER)
+        migrate_to(AFTER)
         with connection.cursor() as cursor:
             for table in (
                 "records_childbirthdate",
@@ -87,7 +78,7 @@ def test_stored_birth_dates_names_carers_identifiers_and_addresses_are_sealed_an
         assert tuple(home[f] for f in LINES) == HOME
         assert home["status"] == "current"
 
-        apps = _migrate(BEFORE)
+        apps = migrate_to(BEFORE)
         assert apps.get_model("records", "ChildBirthDate").objects.get().date_of_birth == BORN
         assert apps.get_model("records", "ChildName").objects.get().family_name == "Quennell"
         assert apps.get_model("records", "Carer").objects.get().phone == "07700 900123"
@@ -97,7 +88,7 @@ def test_stored_birth_dates_names_carers_identifiers_and_addresses_are_sealed_an
         with pytest.raises(IntegrityError), transaction.atomic():  # the database checks the lines again
             addresses.update(status="no_fixed_address")
     finally:
-        apps = _migrate()
+        apps = migrate_to()
         held = ("ChildBirthDate", "ChildName", "Carer", "ChildIdentifier", "ChildAddress")
         held += ("Child", "Source", "Organisation")
         for model in held:

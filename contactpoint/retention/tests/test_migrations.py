@@ -4,25 +4,17 @@ import datetime
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from contactpoint.tests.migrating import migrate_to
 
 BEFORE = [("retention", "0001_initial"), ("signposting", "0001_initial")]
 AFTER = [("retention", "0002_archive_left_scope"), ("signposting", "0002_delete_scopearchive")]
 
 
-def _migrate(targets=None):
-    """To `targets`, or (None) back to the latest migration of every app, as other tests expect."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_scope_archive_rows_become_left_scope_archives_and_an_age_archive_stands():
-    apps = _migrate(BEFORE)
+    apps = migrate_to(BEFORE)
     child_model = apps.get_model("records", "Child")
     left, aged, consented = (child_model.objects.create(contactpoint_id=f"CP00000000000{n}") for n in "123")
     on = datetime.datetime(2026, 5, 4, 9, 30, tzinfo=datetime.UTC)
@@ -35,7 +27,7 @@ def test_scope_archive_rows_become_left_scope_archives_and_an_age_archive_stands
     )
     retention.objects.create(child_id=consented.pk, consent="care_leaver")
     try:
-        apps = _migrate(AFTER)
+        apps = migrate_to(AFTER)
         states = {
             r.child_id: (r.state, r.archived_on, r.archive_basis, r.consent)
             for r in apps.get_model("retention", "ChildRetention").objects.all()
@@ -48,5 +40,5 @@ def test_scope_archive_rows_become_left_scope_archives_and_an_age_archive_stands
         }
         assert "signposting_scopearchive" not in connection.introspection.table_names()
     finally:
-        apps = _migrate()
+        apps = migrate_to()
         apps.get_model("records", "Child").objects.all().delete()
